@@ -1,0 +1,5 @@
+import sys
+
+from mocopr.cli import main
+
+sys.exit(main())

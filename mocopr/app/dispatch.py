@@ -1,0 +1,418 @@
+"""Dispatch of MCP methods to the app, for both eras.
+
+A transport hands the dispatcher decoded envelopes and a :class:`Peer`; the
+dispatcher answers with encoded bytes. Each method decodes its own params
+struct straight from the raw JSON, so a ``tools/call`` costs three C-level
+decodes, one call and one encode. The era of a request is read from its
+``_meta``: a protocol version there makes it a modern, stateless request;
+without one it belongs to the peer's legacy session.
+"""
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import trio
+
+from mocopr.app import notifications
+from mocopr.app.context import Context, Exchange, InputRequired
+from mocopr.app.server import McpServer
+from mocopr.app.session import LOG_LEVELS, LegacySession, Peer, Send
+from mocopr.app.tools import error_result
+from mocopr.protocol import errors, messages
+from mocopr.protocol.errors import McpError
+from mocopr.protocol.messages import UNSET, Envelope
+from mocopr.protocol.versions import (
+    MODERN_VERSIONS,
+    SUPPORTED_VERSIONS,
+    Era,
+    allows_batches,
+    negotiate_legacy,
+    resource_not_found_code,
+    tool_input_errors_are_results,
+)
+
+log = logging.getLogger("mocopr.dispatch")
+
+Handler = Callable[[Exchange, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    handler: Handler
+    params_type: type
+    #: The era the method exists in; None for both.
+    era: Era | None = None
+    #: Whether a modern result carries the caching hints ``ttlMs`` and ``cacheScope``.
+    cacheable: bool = False
+
+
+class Dispatcher:
+    """Answers the requests of any number of peers for one app."""
+
+    def __init__(self, app: McpServer) -> None:
+        self.app = app
+        self._server_meta = {messages.META_SERVER_INFO: app.server_info}
+        self._closing = trio.Event()
+        m = messages
+        self._methods: dict[str, Method] = {
+            "tools/call": Method(self._call_tool, m.CallToolParams),
+            "tools/list": Method(self._list_tools, m.PaginatedParams, cacheable=True),
+            "resources/list": Method(self._list_resources, m.PaginatedParams, cacheable=True),
+            "resources/templates/list": Method(self._list_templates, m.PaginatedParams, cacheable=True),
+            "resources/read": Method(self._read_resource, m.ReadResourceParams, cacheable=True),
+            "prompts/list": Method(self._list_prompts, m.PaginatedParams, cacheable=True),
+            "prompts/get": Method(self._get_prompt, m.GetPromptParams),
+            "completion/complete": Method(self._complete, m.CompleteParams),
+            "initialize": Method(self._initialize, m.InitializeParams, Era.LEGACY),
+            "ping": Method(self._ping, m.Params, Era.LEGACY),
+            "logging/setLevel": Method(self._set_level, m.SetLevelParams, Era.LEGACY),
+            "resources/subscribe": Method(self._subscribe, m.UriParams, Era.LEGACY),
+            "resources/unsubscribe": Method(self._unsubscribe, m.UriParams, Era.LEGACY),
+            "server/discover": Method(self._discover, m.Params, Era.MODERN, cacheable=True),
+            "subscriptions/listen": Method(self._listen, m.ListenParams, Era.MODERN),
+        }
+
+    def method_era(self, method: str) -> Era | None | bool:
+        """The era a method belongs to (None: both), or False for an unknown method."""
+        entry = self._methods.get(method)
+        return False if entry is None else entry.era
+
+    def close(self) -> None:
+        """Begin shutdown: open ``subscriptions/listen`` streams end gracefully."""
+        self._closing.set()
+
+    # -- messages from a transport -------------------------------------------------------
+
+    async def answer(self, message: Envelope, peer: Peer, send: Send | None = None) -> bytes | None:
+        """Answer one request; None if the client cancelled it first."""
+        request_id = message.id
+        with trio.CancelScope() as scope:
+            peer.inflight[request_id] = scope
+            try:
+                return await self.handle_request(message, peer, send or peer.send)
+            finally:
+                if peer.inflight.get(request_id) is scope:
+                    del peer.inflight[request_id]
+        return None
+
+    def notify(self, message: Envelope, peer: Peer) -> None:
+        """Act on a notification from the client; notifications are never answered."""
+        method = message.method
+        if method == "notifications/cancelled":
+            try:
+                params = messages.decode_params(message.params, messages.CancelledParams)
+            except McpError:
+                return
+            peer.cancel(params.requestId)
+        elif method == "notifications/initialized" and peer.session is not None:
+            peer.session.initialized = True
+
+    def respond(self, message: Envelope, peer: Peer) -> None:
+        """A response from the client to a request the server sent it."""
+        if peer.session is None or not peer.session.deliver(message):
+            log.debug("dropped a response to no pending request: id=%r", message.id)
+
+    async def dispatch(self, message: Envelope, peer: Peer, send: Send | None = None) -> bytes | None:
+        """Route any single message; the answer to a request, else None."""
+        try:
+            messages.check_envelope(message)
+        except McpError as error:
+            request_id = message.id if isinstance(message.id, (int, str)) else None
+            return messages.encode_error(request_id, error)
+        if message.method is UNSET:
+            self.respond(message, peer)
+            return None
+        if message.id is UNSET:
+            self.notify(message, peer)
+            return None
+        return await self.answer(message, peer, send)
+
+    async def dispatch_batch(self, batch: list[Envelope], peer: Peer, send: Send | None = None) -> bytes | None:
+        """A JSON-RPC batch, where the session's version allows one (2025-03-26)."""
+        version = peer.session.protocol_version if peer.session else None
+        if not batch:
+            return messages.encode_error(None, McpError(errors.INVALID_REQUEST, "Invalid request: empty batch"))
+        if version is None or not allows_batches(version):
+            return messages.encode_error(
+                None,
+                McpError(errors.INVALID_REQUEST, f"Batches are not supported in protocol version {version or 'negotiation'}"),
+            )
+        answers: list[bytes | None] = [None] * len(batch)
+
+        async def run(index: int, message: Envelope) -> None:
+            answers[index] = await self.dispatch(message, peer, send)
+
+        async with trio.open_nursery() as nursery:
+            for index, message in enumerate(batch):
+                nursery.start_soon(run, index, message)
+        present = [answer for answer in answers if answer is not None]
+        return b"[" + b",".join(present) + b"]" if present else None
+
+    # -- one request ---------------------------------------------------------------------
+
+    async def handle_request(self, message: Envelope, peer: Peer, send: Send) -> bytes:
+        request_id: Any = message.id
+        try:
+            entry = self._methods.get(message.method)  # type: ignore[arg-type]
+            if entry is None:
+                raise McpError(errors.METHOD_NOT_FOUND, f"Method not found: {message.method}")
+            params = messages.decode_params(message.params, entry.params_type)
+            exchange = self._exchange(request_id, message.method, entry, params.meta, peer, send)  # type: ignore[arg-type]
+            result = await entry.handler(exchange, params)
+            if exchange.era is Era.MODERN:
+                result = self._modern_result(result, entry.cacheable)
+            return messages.encode_result(request_id, result)
+        except McpError as error:
+            return messages.encode_error(request_id, error)
+        except Exception:
+            log.exception("request %r (%s) failed", request_id, message.method)
+            return messages.encode_error(request_id, McpError(errors.INTERNAL_ERROR, "Internal error"))
+
+    def _exchange(
+        self, request_id: Any, method: str, entry: Method, meta: messages.RequestMeta, peer: Peer, send: Send
+    ) -> Exchange:
+        version = meta.protocol_version
+        if version is not None:
+            if version not in MODERN_VERSIONS:
+                raise McpError(
+                    errors.UNSUPPORTED_PROTOCOL_VERSION,
+                    "Unsupported protocol version",
+                    {"supported": list(MODERN_VERSIONS), "requested": version},
+                )
+            if entry.era is Era.LEGACY:
+                raise McpError(errors.METHOD_NOT_FOUND, f"Method not found: {method}")
+            return Exchange(request_id, method, version, Era.MODERN, meta, send, peer)
+        session = peer.session
+        if entry.era is Era.MODERN:
+            raise McpError(
+                errors.INVALID_REQUEST,
+                f"{method} needs _meta[{messages.META_PROTOCOL_VERSION!r}] (protocol 2026-07-28 or later)",
+            )
+        if session is None and method not in ("initialize", "ping"):
+            raise McpError(errors.NOT_INITIALIZED, "Server not initialized: send initialize first")
+        version = session.protocol_version if session else ""
+        return Exchange(request_id, method, version, Era.LEGACY, meta, send, peer, session)
+
+    def _modern_result(self, result: Any, cacheable: bool) -> Any:
+        result.setdefault("resultType", "complete")
+        meta = result.get("_meta")
+        result["_meta"] = self._server_meta if meta is None else {**meta, **self._server_meta}
+        if cacheable and result["resultType"] == "complete":
+            result.setdefault("ttlMs", self.app.cache_ttl_ms)
+            result.setdefault("cacheScope", self.app.cache_scope)
+        return result
+
+    async def _with_input(self, exchange: Exchange, params: Any, target: str, run: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a handler that may ask for input: legacy asks the client directly;
+        modern answers with an ``InputRequiredResult`` until the retry brings the answers."""
+        if exchange.era is Era.LEGACY:
+            return await run()
+        exchange.target = target
+        if params.request_state is not None:
+            exchange.answers = self.app.state_sealer.open(params.request_state, exchange.method, target)
+        if params.input_responses:
+            exchange.answers.update(params.input_responses)
+        try:
+            return await run()
+        except InputRequired as needed:
+            return {
+                "resultType": "input_required",
+                "inputRequests": needed.requests,
+                "requestState": self.app.state_sealer.seal(exchange.method, target, exchange.answers),
+            }
+
+    # -- legacy lifecycle ----------------------------------------------------------------
+
+    async def _initialize(self, exchange: Exchange, params: messages.InitializeParams) -> Any:
+        version = negotiate_legacy(params.protocolVersion)
+        session = LegacySession(
+            id=secrets.token_urlsafe(24),
+            protocol_version=version,
+            client_capabilities=params.capabilities,
+            client_info=params.clientInfo,
+        )
+        exchange.peer.session = exchange.session = session
+        exchange.version = version
+        result: dict[str, Any] = {
+            "protocolVersion": version,
+            "capabilities": self.app.capabilities(),
+            "serverInfo": self.app.server_info,
+        }
+        if self.app.instructions:
+            result["instructions"] = self.app.instructions
+        return result
+
+    async def _ping(self, exchange: Exchange, params: Any) -> Any:
+        return {}
+
+    async def _set_level(self, exchange: Exchange, params: messages.SetLevelParams) -> Any:
+        if params.level not in LOG_LEVELS:
+            raise McpError(errors.INVALID_PARAMS, f"Invalid log level: {params.level!r}")
+        assert exchange.session is not None
+        exchange.session.log_level = params.level
+        return {}
+
+    async def _subscribe(self, exchange: Exchange, params: messages.UriParams) -> Any:
+        assert exchange.session is not None
+        exchange.session.subscriptions.add(params.uri)
+        return {}
+
+    async def _unsubscribe(self, exchange: Exchange, params: messages.UriParams) -> Any:
+        assert exchange.session is not None
+        exchange.session.subscriptions.discard(params.uri)
+        return {}
+
+    # -- modern lifecycle ----------------------------------------------------------------
+
+    async def _discover(self, exchange: Exchange, params: Any) -> Any:
+        result: dict[str, Any] = {
+            "supportedVersions": list(SUPPORTED_VERSIONS),
+            "capabilities": self.app.capabilities(),
+        }
+        if self.app.instructions:
+            result["instructions"] = self.app.instructions
+        return result
+
+    async def _listen(self, exchange: Exchange, params: messages.ListenParams) -> Any:
+        subscription_id = exchange.request_id
+        wanted = params.notifications
+        async with self.app.changes.listen() as changes:
+            await exchange.send(
+                messages.encode_notification(
+                    "notifications/subscriptions/acknowledged",
+                    {"_meta": {messages.META_SUBSCRIPTION_ID: subscription_id}, "notifications": wanted},
+                )
+            )
+            with trio.CancelScope() as until_closing:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._cancel_when_closing, until_closing)
+                    async for change in changes:
+                        data = notifications.for_listener(wanted, subscription_id, change)
+                        if data is not None:
+                            await exchange.send(data)
+        return {"_meta": {messages.META_SUBSCRIPTION_ID: subscription_id}}
+
+    async def _cancel_when_closing(self, scope: trio.CancelScope) -> None:
+        await self._closing.wait()
+        scope.cancel()
+
+    # -- lists ---------------------------------------------------------------------------
+
+    def _page(self, catalog: Any, key: str, params: messages.PaginatedParams) -> dict[str, Any]:
+        items, next_cursor = catalog.page(params.cursor, self.app.page_size)
+        result: dict[str, Any] = {key: items}
+        if next_cursor is not None:
+            result["nextCursor"] = next_cursor
+        return result
+
+    async def _list_tools(self, exchange: Exchange, params: messages.PaginatedParams) -> Any:
+        return self._page(self.app.tools, "tools", params)
+
+    async def _list_prompts(self, exchange: Exchange, params: messages.PaginatedParams) -> Any:
+        return self._page(self.app.prompts, "prompts", params)
+
+    async def _list_resources(self, exchange: Exchange, params: messages.PaginatedParams) -> Any:
+        return self._page(self.app.resources, "resources", params)
+
+    async def _list_templates(self, exchange: Exchange, params: messages.PaginatedParams) -> Any:
+        return self._page(self.app.resource_templates, "resourceTemplates", params)
+
+    # -- tools, resources, prompts, completion -------------------------------------------
+
+    def _context(self, exchange: Exchange, needs: bool) -> Context | None:
+        return Context(exchange, self.app) if needs else None
+
+    async def _call_tool(self, exchange: Exchange, params: messages.CallToolParams) -> Any:
+        tool = self.app.tools.get(params.name)
+        if tool is None:
+            raise McpError(errors.INVALID_PARAMS, f"Unknown tool: {params.name}")
+        try:
+            arguments = tool.decode_arguments(params.arguments)
+        except msgspec.DecodeError as exc:
+            message = f"Invalid arguments for tool {tool.name}: {exc}"
+            if tool_input_errors_are_results(exchange.version):
+                return error_result(message)
+            raise McpError(errors.INVALID_PARAMS, message) from None
+        context = self._context(exchange, tool.signature.context_parameter is not None)
+
+        async def run() -> Any:
+            try:
+                return tool.result(await tool.run(dict(arguments), context))
+            except (McpError, InputRequired):
+                raise
+            except Exception as exc:
+                log.debug("tool %s raised", tool.name, exc_info=True)
+                return error_result(str(exc) or type(exc).__name__)
+
+        return await self._with_input(exchange, params, f"tool:{tool.name}", run)
+
+    async def _read_resource(self, exchange: Exchange, params: messages.ReadResourceParams) -> Any:
+        found = self.app.find_resource(params.uri)
+        if found is None:
+            raise McpError(
+                resource_not_found_code(exchange.version), "Resource not found", {"uri": params.uri}
+            )
+        resource, variables = found
+        context = self._context(exchange, resource.signature.context_parameter is not None)
+
+        async def run() -> Any:
+            try:
+                return {"contents": await resource.read(params.uri, variables, context)}
+            except msgspec.ValidationError as exc:
+                raise McpError(errors.INVALID_PARAMS, f"Invalid resource URI {params.uri}: {exc}") from None
+
+        return await self._with_input(exchange, params, f"resource:{params.uri}", run)
+
+    async def _get_prompt(self, exchange: Exchange, params: messages.GetPromptParams) -> Any:
+        prompt = self.app.prompts.get(params.name)
+        if prompt is None:
+            raise McpError(errors.INVALID_PARAMS, f"Unknown prompt: {params.name}")
+        context = self._context(exchange, prompt.signature.context_parameter is not None)
+
+        async def run() -> Any:
+            return await prompt.render(params.arguments or {}, context)
+
+        return await self._with_input(exchange, params, f"prompt:{prompt.name}", run)
+
+    async def _complete(self, exchange: Exchange, params: messages.CompleteParams) -> Any:
+        completer = self.app.completer
+        if completer is None:
+            raise McpError(errors.METHOD_NOT_FOUND, "Method not found: completion/complete")
+        ref, argument = params.ref, params.argument
+        if ref is None or argument is None:
+            raise McpError(errors.INVALID_PARAMS, "completion/complete needs ref and argument")
+        if ref.type == "ref/prompt":
+            if ref.name is None or self.app.prompts.get(ref.name) is None:
+                raise McpError(errors.INVALID_PARAMS, f"Unknown prompt: {ref.name}")
+        elif ref.type == "ref/resource":
+            if ref.uri is None or (
+                self.app.resource_templates.get(ref.uri) is None and self.app.resources.get(ref.uri) is None
+            ):
+                raise McpError(errors.INVALID_PARAMS, f"Unknown resource template: {ref.uri}")
+        else:
+            raise McpError(errors.INVALID_PARAMS, f"Unknown reference type: {ref.type}")
+        context_arguments = params.context.arguments if params.context else {}
+        value = completer(ref, argument, context_arguments)
+        if isinstance(value, Awaitable):
+            value = await value
+        return {"completion": _completion(value)}
+
+
+MAX_COMPLETIONS = 100
+
+
+def _completion(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"values": [], "hasMore": False}
+    if isinstance(value, dict):
+        values = list(value.get("values", []))
+        completion = {**value, "values": values[:MAX_COMPLETIONS]}
+        if len(values) > MAX_COMPLETIONS:
+            completion.update(total=value.get("total", len(values)), hasMore=True)
+        return completion
+    values = list(value)
+    return {"values": values[:MAX_COMPLETIONS], "total": len(values), "hasMore": len(values) > MAX_COMPLETIONS}

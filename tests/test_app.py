@@ -1,0 +1,374 @@
+"""The app API and the dispatcher, in process: both eras, every method."""
+
+import base64
+from typing import Annotated
+
+import msgspec
+import pytest
+import trio
+
+from mocopr import Context, Image, McpServer, ToolResult, UserMessage
+from mocopr.protocol import errors
+
+MODERN = "2026-07-28"
+
+
+def build_app() -> McpServer:
+    app = McpServer("test-app", version="9.9", instructions="Use add.", page_size=2)
+
+    @app.tool(annotations={"readOnlyHint": True})
+    def add(a: int, b: Annotated[int, msgspec.Meta(ge=0)] = 1) -> int:
+        """Add two numbers.
+
+        Args:
+            a: the first
+            b: the second
+        """
+        return a + b
+
+    @app.tool()
+    async def fail() -> str:
+        raise RuntimeError("it broke")
+
+    @app.tool()
+    def picture() -> Image:
+        return Image(b"\x89PNG", mime_type="image/png")
+
+    @app.tool()
+    def explicit() -> ToolResult:
+        return ToolResult(content=["a", "b"], structuredContent={"n": 2}, isError=True)
+
+    @app.tool()
+    async def ask(ctx: Context) -> str:
+        answer = await ctx.elicit("Name?", {"type": "object", "properties": {"name": {"type": "string"}}})
+        second = await ctx.elicit("Age?", {"type": "object", "properties": {"age": {"type": "integer"}}})
+        return f"{answer['content']['name']} is {second['content']['age']}"
+
+    @app.tool()
+    async def chatty(ctx: Context) -> str:
+        await ctx.report_progress(1, 2, "half")
+        await ctx.debug("debug line")
+        await ctx.warning("warning line")
+        return "done"
+
+    @app.resource("test://static", mime_type="text/plain")
+    def static() -> str:
+        return "static text"
+
+    @app.resource("test://blob")
+    def blob() -> bytes:
+        return b"\x00\x01"
+
+    @app.resource("test://items/{item_id}")
+    def item(item_id: int) -> dict:
+        return {"id": item_id}
+
+    @app.prompt()
+    def greet(name: str, style: str = "plain") -> str:
+        """Greets someone."""
+        return f"Hello {name} ({style})"
+
+    @app.prompt()
+    def dialogue() -> list:
+        return [UserMessage("hi"), {"role": "assistant", "content": {"type": "text", "text": "hello"}}]
+
+    @app.completion()
+    def complete(ref, argument, context):
+        return [v for v in ("alpha", "beta", "alps") if v.startswith(argument.value)]
+
+    return app
+
+
+@pytest.fixture
+async def client(make_client):
+    c = make_client(build_app())
+    await c.initialize()
+    return c
+
+
+async def test_initialize_negotiates_and_advertises(make_client):
+    c = make_client(build_app())
+    answer = await c.initialize("2025-03-26")
+    result = answer["result"]
+    assert result["protocolVersion"] == "2025-03-26"
+    assert result["serverInfo"] == {"name": "test-app", "version": "9.9"}
+    assert result["instructions"] == "Use add."
+    assert {"tools", "resources", "prompts", "logging", "completions"} <= set(result["capabilities"])
+    unknown = await make_client(build_app()).initialize("2030-01-01")
+    assert unknown["result"]["protocolVersion"] == "2025-11-25"
+
+
+async def test_legacy_request_before_initialize_is_refused(make_client):
+    c = make_client(build_app())
+    answer = await c.request("tools/list")
+    assert answer["error"]["code"] == errors.NOT_INITIALIZED
+    assert "result" in await c.request("ping")
+
+
+async def test_tool_schema_comes_from_hints_and_docstring(client):
+    tools = (await client.request("tools/list"))["result"]["tools"]
+    add = next(t for t in tools if t["name"] == "add")
+    assert add["description"] == "Add two numbers."
+    assert add["inputSchema"]["required"] == ["a"]
+    assert add["inputSchema"]["properties"]["b"] == {
+        "type": "integer", "minimum": 0, "default": 1, "description": "the second",
+    }  # fmt: skip
+    assert add["outputSchema"]["properties"]["result"] == {"type": "integer"}
+    assert add["annotations"] == {"readOnlyHint": True}
+
+
+async def test_pagination_walks_every_tool_once(client):
+    names, cursor = [], None
+    while True:
+        result = (await client.request("tools/list", {"cursor": cursor} if cursor else {}))["result"]
+        assert len(result["tools"]) <= 2
+        names += [t["name"] for t in result["tools"]]
+        cursor = result.get("nextCursor")
+        if cursor is None:
+            break
+    assert names == ["add", "fail", "picture", "explicit", "ask", "chatty"]
+    bad = await client.request("tools/list", {"cursor": "not-a-cursor"})
+    assert bad["error"]["code"] == errors.INVALID_PARAMS
+
+
+async def test_call_returns_content_and_structured_content(client):
+    result = (await client.request("tools/call", {"name": "add", "arguments": {"a": 2, "b": 3}}))["result"]
+    assert result == {"content": [{"type": "text", "text": "5"}], "structuredContent": {"result": 5}}
+
+
+@pytest.mark.parametrize(("version", "as_result"), [("2025-06-18", False), ("2025-11-25", True)])
+async def test_invalid_arguments_are_shaped_by_version(make_client, version, as_result):
+    c = make_client(build_app())
+    await c.initialize(version)
+    answer = await c.request("tools/call", {"name": "add", "arguments": {"a": "two"}})
+    if as_result:
+        assert answer["result"]["isError"] is True
+        assert "Expected `int`, got `str`" in answer["result"]["content"][0]["text"]
+    else:
+        assert answer["error"]["code"] == errors.INVALID_PARAMS
+    below = await c.request("tools/call", {"name": "add", "arguments": {"a": 1, "b": -1}})
+    assert below.get("result", {}).get("isError") or below["error"]["code"] == errors.INVALID_PARAMS
+
+
+async def test_unknown_tool_is_invalid_params(client):
+    answer = await client.request("tools/call", {"name": "nope"})
+    assert answer["error"]["code"] == errors.INVALID_PARAMS
+
+
+async def test_tool_exception_becomes_an_error_result(client):
+    result = (await client.request("tools/call", {"name": "fail"}))["result"]
+    assert result == {"content": [{"type": "text", "text": "it broke"}], "isError": True}
+
+
+async def test_media_and_explicit_results(client):
+    picture = (await client.request("tools/call", {"name": "picture"}))["result"]["content"][0]
+    assert picture == {"type": "image", "data": base64.b64encode(b"\x89PNG").decode(), "mimeType": "image/png"}
+    explicit = (await client.request("tools/call", {"name": "explicit"}))["result"]
+    assert explicit["content"] == [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]
+    assert explicit["structuredContent"] == {"n": 2} and explicit["isError"] is True
+
+
+async def test_resources_templates_and_not_found(client):
+    listed = (await client.request("resources/list"))["result"]["resources"]
+    assert [r["uri"] for r in listed] == ["test://static", "test://blob"]
+    templates = (await client.request("resources/templates/list"))["result"]["resourceTemplates"]
+    assert templates[0]["uriTemplate"] == "test://items/{item_id}"
+    text = (await client.request("resources/read", {"uri": "test://static"}))["result"]["contents"]
+    assert text == [{"uri": "test://static", "text": "static text", "mimeType": "text/plain"}]
+    blob = (await client.request("resources/read", {"uri": "test://blob"}))["result"]["contents"][0]
+    assert base64.b64decode(blob["blob"]) == b"\x00\x01"
+    item = (await client.request("resources/read", {"uri": "test://items/42"}))["result"]["contents"][0]
+    assert msgspec.json.decode(item["text"]) == {"id": 42}
+    bad_item = await client.request("resources/read", {"uri": "test://items/x"})
+    assert bad_item["error"]["code"] == errors.INVALID_PARAMS
+    missing = await client.request("resources/read", {"uri": "test://missing"})
+    assert missing["error"]["code"] == errors.RESOURCE_NOT_FOUND
+
+
+async def test_prompts(client):
+    prompts = (await client.request("prompts/list"))["result"]["prompts"]
+    assert prompts[0]["arguments"] == [{"name": "name", "required": True}, {"name": "style", "required": False}]
+    got = (await client.request("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}}))["result"]
+    assert got["messages"] == [{"role": "user", "content": {"type": "text", "text": "Hello Ada (plain)"}}]
+    assert got["description"] == "Greets someone."
+    missing = await client.request("prompts/get", {"name": "greet"})
+    assert missing["error"]["code"] == errors.INVALID_PARAMS
+    dialogue = (await client.request("prompts/get", {"name": "dialogue"}))["result"]["messages"]
+    assert [m["role"] for m in dialogue] == ["user", "assistant"]
+
+
+async def test_completion(client):
+    params = {"ref": {"type": "ref/prompt", "name": "greet"}, "argument": {"name": "name", "value": "al"}}
+    result = (await client.request("completion/complete", params))["result"]
+    assert result["completion"]["values"] == ["alpha", "alps"]
+    params["ref"] = {"type": "ref/prompt", "name": "nope"}
+    assert (await client.request("completion/complete", params))["error"]["code"] == errors.INVALID_PARAMS
+
+
+async def test_progress_and_log_levels_in_the_legacy_era(client):
+    await client.request("logging/setLevel", {"level": "warning"})
+    await client.request("tools/call", {"name": "chatty", "_meta": {"progressToken": "tok"}})
+    methods = [(m["method"], m["params"]) for m in client.sent]
+    assert ("notifications/progress", {"progressToken": "tok", "progress": 1, "total": 2, "message": "half"}) in methods
+    logs = [p["data"] for m, p in methods if m == "notifications/message"]
+    assert logs == ["warning line"]
+    bad = await client.request("logging/setLevel", {"level": "loud"})
+    assert bad["error"]["code"] == errors.INVALID_PARAMS
+
+
+async def test_modern_logs_only_when_asked(make_client):
+    c = make_client(build_app())
+    await c.modern("tools/call", {"name": "chatty"})
+    assert not [m for m in c.sent if m["method"] == "notifications/message"]
+    await c.modern("tools/call", {"name": "chatty"}, **{"io.modelcontextprotocol/logLevel": "debug"})
+    assert [m["params"]["data"] for m in c.sent if m["method"] == "notifications/message"] == [
+        "debug line", "warning line",
+    ]  # fmt: skip
+
+
+async def test_modern_results_carry_result_type_and_cache_hints(make_client):
+    c = make_client(build_app())
+    listed = (await c.modern("tools/list"))["result"]
+    assert listed["resultType"] == "complete" and listed["ttlMs"] == 0 and listed["cacheScope"] == "public"
+    assert listed["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "test-app"
+    called = (await c.modern("tools/call", {"name": "add", "arguments": {"a": 1}}))["result"]
+    assert called["resultType"] == "complete" and "ttlMs" not in called
+    read = (await c.modern("resources/read", {"uri": "test://static"}))["result"]
+    assert read["ttlMs"] == 0
+    missing = await c.modern("resources/read", {"uri": "test://none"})
+    assert missing["error"]["code"] == errors.INVALID_PARAMS
+
+
+async def test_discover_and_unsupported_version(make_client):
+    c = make_client(build_app())
+    discovered = (await c.modern("server/discover"))["result"]
+    assert discovered["supportedVersions"][0] == MODERN
+    assert "tools" in discovered["capabilities"] and discovered["instructions"] == "Use add."
+    wrong = await c.request("tools/list", {"_meta": {"io.modelcontextprotocol/protocolVersion": "2099-01-01"}})
+    assert wrong["error"]["code"] == errors.UNSUPPORTED_PROTOCOL_VERSION
+    assert wrong["error"]["data"] == {"supported": [MODERN], "requested": "2099-01-01"}
+    ping = await c.modern("ping")
+    assert ping["error"]["code"] == errors.METHOD_NOT_FOUND
+
+
+async def test_mrtr_round_trips_until_every_answer_is_in(make_client):
+    c = make_client(build_app())
+    caps = {"io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}
+    first = (await c.modern("tools/call", {"name": "ask"}, **caps))["result"]
+    assert first["resultType"] == "input_required"
+    (key,) = first["inputRequests"]
+    assert first["inputRequests"][key]["method"] == "elicitation/create"
+    second = (
+        await c.modern(
+            "tools/call",
+            {"name": "ask", "requestState": first["requestState"],
+             "inputResponses": {key: {"action": "accept", "content": {"name": "Ada"}}}},
+            **caps,
+        )  # fmt: skip
+    )["result"]
+    assert second["resultType"] == "input_required"
+    (key2,) = second["inputRequests"]
+    assert key2 != key
+    done = (
+        await c.modern(
+            "tools/call",
+            {"name": "ask", "requestState": second["requestState"],
+             "inputResponses": {key2: {"action": "accept", "content": {"age": 36}}}},
+            **caps,
+        )  # fmt: skip
+    )["result"]
+    assert done["content"][0]["text"] == "Ada is 36"
+
+
+async def test_mrtr_state_is_sealed(make_client):
+    c = make_client(build_app())
+    caps = {"io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}
+    first = (await c.modern("tools/call", {"name": "ask"}, **caps))["result"]
+    state = first["requestState"]
+    forged = state[:-4] + ("AAAA" if state[-4:] != "AAAA" else "BBBB")
+    answer = await c.modern("tools/call", {"name": "ask", "requestState": forged}, **caps)
+    assert answer["error"]["code"] == errors.INVALID_PARAMS
+    elsewhere = await c.modern("prompts/get", {"name": "greet", "arguments": {"name": "x"}, "requestState": state})
+    assert elsewhere["error"]["code"] == errors.INVALID_PARAMS
+
+
+async def test_mrtr_needs_the_client_capability(make_client):
+    c = make_client(build_app())
+    answer = await c.modern("tools/call", {"name": "ask"})
+    assert answer["error"]["code"] == errors.MISSING_REQUIRED_CLIENT_CAPABILITY
+    assert answer["error"]["data"] == {"requiredCapabilities": {"elicitation": {}}}
+
+
+async def test_legacy_elicitation_is_a_request_to_the_client(make_client):
+    c = make_client(build_app())
+    await c.initialize(capabilities={"elicitation": {}})
+    outcome = {}
+
+    async def call():
+        outcome["answer"] = await c.request("tools/call", {"name": "ask"})
+
+    async def answer_requests():
+        answered = 0
+        while answered < 2:
+            await trio.sleep(0)
+            for message in [m for m in c.sent if "id" in m and m.get("method") == "elicitation/create"]:
+                c.sent.remove(message)
+                content = {"name": "Bo"} if answered == 0 else {"age": 7}
+                reply = {"jsonrpc": "2.0", "id": message["id"], "result": {"action": "accept", "content": content}}
+                assert await c.raw(reply) is None
+                answered += 1
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(call)
+        nursery.start_soon(answer_requests)
+    assert outcome["answer"]["result"]["content"][0]["text"] == "Bo is 7"
+
+
+async def test_batches_only_in_2025_03_26(make_client):
+    c = make_client(build_app())
+    await c.initialize("2025-03-26")
+    batch = msgspec.json.encode([
+        {"jsonrpc": "2.0", "id": 10, "method": "ping"},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 11, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1}}},
+    ])  # fmt: skip
+    from mocopr.protocol import messages
+
+    answer = msgspec.json.decode(await c.dispatcher.dispatch_batch(messages.decode_message(batch), c.peer))
+    assert sorted(a["id"] for a in answer) == [10, 11]
+    other = make_client(build_app())
+    await other.initialize("2025-06-18")
+    refused = msgspec.json.decode(await other.dispatcher.dispatch_batch(messages.decode_message(batch), other.peer))
+    assert refused["error"]["code"] == errors.INVALID_REQUEST
+
+
+async def test_runtime_changes_reach_a_modern_listener(make_client):
+    app = build_app()
+    app.start_serving()
+    c = make_client(app)
+
+    async def listen():
+        await c.modern("subscriptions/listen", {"notifications": {"toolsListChanged": True, "resourceSubscriptions": ["test://static"]}})
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(listen)
+        while not c.sent:
+            await trio.sleep(0)
+        assert c.sent[0]["method"] == "notifications/subscriptions/acknowledged"
+        app.add_tool(lambda: "new", name="new_tool")
+        app.add_prompt(lambda: "p", name="not_listened")
+        app.notify_resource_updated("test://static")
+        app.notify_resource_updated("test://other")
+        while len(c.sent) < 3:
+            await trio.sleep(0)
+        c.dispatcher.close()
+    methods = [m["method"] for m in c.sent]
+    assert methods == [
+        "notifications/subscriptions/acknowledged",
+        "notifications/tools/list_changed",
+        "notifications/resources/updated",
+    ]
+    assert all(m["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == 1 for m in c.sent)
+    tools = (await c.modern("tools/list", {"cursor": None}))["result"]
+    assert tools["tools"]
+    assert app.remove_tool("new_tool") and not app.remove_tool("new_tool")

@@ -49,7 +49,11 @@ class InProcessClient:
     async def initialize(self, version: str = "2025-11-25", capabilities: dict | None = None) -> dict:
         answer = await self.request(
             "initialize",
-            {"protocolVersion": version, "capabilities": capabilities or {}, "clientInfo": {"name": "t", "version": "1"}},
+            {
+                "protocolVersion": version,
+                "capabilities": capabilities or {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
         )
         await self.notify("notifications/initialized")
         return answer

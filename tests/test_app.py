@@ -8,7 +8,7 @@ import pytest
 import trio
 
 from mocopr import Context, Image, McpServer, ToolResult, UserMessage
-from mocopr.protocol import errors
+from mocopr.protocol import errors, messages
 
 MODERN = "2026-07-28"
 
@@ -70,7 +70,10 @@ def build_app() -> McpServer:
 
     @app.prompt()
     def dialogue() -> list:
-        return [UserMessage("hi"), {"role": "assistant", "content": {"type": "text", "text": "hello"}}]
+        return [
+            UserMessage("hi"),
+            {"role": "assistant", "content": {"type": "text", "text": "hello"}},
+        ]
 
     @app.completion()
     def complete(ref, argument, context):
@@ -133,7 +136,10 @@ async def test_pagination_walks_every_tool_once(client):
 
 async def test_call_returns_content_and_structured_content(client):
     result = (await client.request("tools/call", {"name": "add", "arguments": {"a": 2, "b": 3}}))["result"]
-    assert result == {"content": [{"type": "text", "text": "5"}], "structuredContent": {"result": 5}}
+    assert result == {
+        "content": [{"type": "text", "text": "5"}],
+        "structuredContent": {"result": 5},
+    }
 
 
 @pytest.mark.parametrize(("version", "as_result"), [("2025-06-18", False), ("2025-11-25", True)])
@@ -162,7 +168,11 @@ async def test_tool_exception_becomes_an_error_result(client):
 
 async def test_media_and_explicit_results(client):
     picture = (await client.request("tools/call", {"name": "picture"}))["result"]["content"][0]
-    assert picture == {"type": "image", "data": base64.b64encode(b"\x89PNG").decode(), "mimeType": "image/png"}
+    assert picture == {
+        "type": "image",
+        "data": base64.b64encode(b"\x89PNG").decode(),
+        "mimeType": "image/png",
+    }
     explicit = (await client.request("tools/call", {"name": "explicit"}))["result"]
     assert explicit["content"] == [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]
     assert explicit["structuredContent"] == {"n": 2} and explicit["isError"] is True
@@ -187,7 +197,10 @@ async def test_resources_templates_and_not_found(client):
 
 async def test_prompts(client):
     prompts = (await client.request("prompts/list"))["result"]["prompts"]
-    assert prompts[0]["arguments"] == [{"name": "name", "required": True}, {"name": "style", "required": False}]
+    assert prompts[0]["arguments"] == [
+        {"name": "name", "required": True},
+        {"name": "style", "required": False},
+    ]
     got = (await client.request("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}}))["result"]
     assert got["messages"] == [{"role": "user", "content": {"type": "text", "text": "Hello Ada (plain)"}}]
     assert got["description"] == "Greets someone."
@@ -198,7 +211,10 @@ async def test_prompts(client):
 
 
 async def test_completion(client):
-    params = {"ref": {"type": "ref/prompt", "name": "greet"}, "argument": {"name": "name", "value": "al"}}
+    params = {
+        "ref": {"type": "ref/prompt", "name": "greet"},
+        "argument": {"name": "name", "value": "al"},
+    }
     result = (await client.request("completion/complete", params))["result"]
     assert result["completion"]["values"] == ["alpha", "alps"]
     params["ref"] = {"type": "ref/prompt", "name": "nope"}
@@ -209,7 +225,10 @@ async def test_progress_and_log_levels_in_the_legacy_era(client):
     await client.request("logging/setLevel", {"level": "warning"})
     await client.request("tools/call", {"name": "chatty", "_meta": {"progressToken": "tok"}})
     methods = [(m["method"], m["params"]) for m in client.sent]
-    assert ("notifications/progress", {"progressToken": "tok", "progress": 1, "total": 2, "message": "half"}) in methods
+    assert (
+        "notifications/progress",
+        {"progressToken": "tok", "progress": 1, "total": 2, "message": "half"},
+    ) in methods
     logs = [p["data"] for m, p in methods if m == "notifications/message"]
     assert logs == ["warning line"]
     bad = await client.request("logging/setLevel", {"level": "loud"})
@@ -244,7 +263,9 @@ async def test_discover_and_unsupported_version(make_client):
     discovered = (await c.modern("server/discover"))["result"]
     assert discovered["supportedVersions"][0] == MODERN
     assert "tools" in discovered["capabilities"] and discovered["instructions"] == "Use add."
-    wrong = await c.request("tools/list", {"_meta": {"io.modelcontextprotocol/protocolVersion": "2099-01-01"}})
+    wrong = await c.request(
+        "tools/list", {"_meta": {"io.modelcontextprotocol/protocolVersion": "2099-01-01"}}
+    )
     assert wrong["error"]["code"] == errors.UNSUPPORTED_PROTOCOL_VERSION
     assert wrong["error"]["data"] == {"supported": [MODERN], "requested": "2099-01-01"}
     ping = await c.modern("ping")
@@ -261,10 +282,13 @@ async def test_mrtr_round_trips_until_every_answer_is_in(make_client):
     second = (
         await c.modern(
             "tools/call",
-            {"name": "ask", "requestState": first["requestState"],
-             "inputResponses": {key: {"action": "accept", "content": {"name": "Ada"}}}},
+            {
+                "name": "ask",
+                "requestState": first["requestState"],
+                "inputResponses": {key: {"action": "accept", "content": {"name": "Ada"}}},
+            },
             **caps,
-        )  # fmt: skip
+        )
     )["result"]
     assert second["resultType"] == "input_required"
     (key2,) = second["inputRequests"]
@@ -272,10 +296,13 @@ async def test_mrtr_round_trips_until_every_answer_is_in(make_client):
     done = (
         await c.modern(
             "tools/call",
-            {"name": "ask", "requestState": second["requestState"],
-             "inputResponses": {key2: {"action": "accept", "content": {"age": 36}}}},
+            {
+                "name": "ask",
+                "requestState": second["requestState"],
+                "inputResponses": {key2: {"action": "accept", "content": {"age": 36}}},
+            },
             **caps,
-        )  # fmt: skip
+        )
     )["result"]
     assert done["content"][0]["text"] == "Ada is 36"
 
@@ -288,7 +315,9 @@ async def test_mrtr_state_is_sealed(make_client):
     forged = state[:-4] + ("AAAA" if state[-4:] != "AAAA" else "BBBB")
     answer = await c.modern("tools/call", {"name": "ask", "requestState": forged}, **caps)
     assert answer["error"]["code"] == errors.INVALID_PARAMS
-    elsewhere = await c.modern("prompts/get", {"name": "greet", "arguments": {"name": "x"}, "requestState": state})
+    elsewhere = await c.modern(
+        "prompts/get", {"name": "greet", "arguments": {"name": "x"}, "requestState": state}
+    )
     assert elsewhere["error"]["code"] == errors.INVALID_PARAMS
 
 
@@ -314,7 +343,11 @@ async def test_legacy_elicitation_is_a_request_to_the_client(make_client):
             for message in [m for m in c.sent if "id" in m and m.get("method") == "elicitation/create"]:
                 c.sent.remove(message)
                 content = {"name": "Bo"} if answered == 0 else {"age": 7}
-                reply = {"jsonrpc": "2.0", "id": message["id"], "result": {"action": "accept", "content": content}}
+                reply = {
+                    "jsonrpc": "2.0",
+                    "id": message["id"],
+                    "result": {"action": "accept", "content": content},
+                }
                 assert await c.raw(reply) is None
                 answered += 1
 
@@ -327,18 +360,21 @@ async def test_legacy_elicitation_is_a_request_to_the_client(make_client):
 async def test_batches_only_in_2025_03_26(make_client):
     c = make_client(build_app())
     await c.initialize("2025-03-26")
-    batch = msgspec.json.encode([
-        {"jsonrpc": "2.0", "id": 10, "method": "ping"},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 11, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1}}},
-    ])  # fmt: skip
-    from mocopr.protocol import messages
-
+    call = {"name": "add", "arguments": {"a": 1}}
+    batch = msgspec.json.encode(
+        [
+            {"jsonrpc": "2.0", "id": 10, "method": "ping"},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 11, "method": "tools/call", "params": call},
+        ]
+    )
     answer = msgspec.json.decode(await c.dispatcher.dispatch_batch(messages.decode_message(batch), c.peer))
     assert sorted(a["id"] for a in answer) == [10, 11]
     other = make_client(build_app())
     await other.initialize("2025-06-18")
-    refused = msgspec.json.decode(await other.dispatcher.dispatch_batch(messages.decode_message(batch), other.peer))
+    refused = msgspec.json.decode(
+        await other.dispatcher.dispatch_batch(messages.decode_message(batch), other.peer)
+    )
     assert refused["error"]["code"] == errors.INVALID_REQUEST
 
 
@@ -348,7 +384,15 @@ async def test_runtime_changes_reach_a_modern_listener(make_client):
     c = make_client(app)
 
     async def listen():
-        await c.modern("subscriptions/listen", {"notifications": {"toolsListChanged": True, "resourceSubscriptions": ["test://static"]}})
+        await c.modern(
+            "subscriptions/listen",
+            {
+                "notifications": {
+                    "toolsListChanged": True,
+                    "resourceSubscriptions": ["test://static"],
+                }
+            },
+        )
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(listen)

@@ -56,11 +56,16 @@ def test_params_of_the_wrong_shape_are_invalid_params():
 
 
 def test_batch_decodes_as_a_list():
-    batch = messages.decode_message(b'[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"n"}]')
+    batch = messages.decode_message(
+        b'[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"n"}]'
+    )
     assert isinstance(batch, list) and len(batch) == 2
 
 
-@given(st.one_of(st.integers(min_value=-(2**53), max_value=2**53), st.text(max_size=20)), st.dictionaries(st.text(max_size=5), st.integers()))
+@given(
+    st.one_of(st.integers(min_value=-(2**53), max_value=2**53), st.text(max_size=20)),
+    st.dictionaries(st.text(max_size=5), st.integers()),
+)
 def test_result_encoding_round_trips(request_id, result):
     decoded = msgspec.json.decode(messages.encode_result(request_id, result))
     assert decoded == {"jsonrpc": "2.0", "id": request_id, "result": result}
@@ -68,7 +73,11 @@ def test_result_encoding_round_trips(request_id, result):
 
 def test_error_encoding_carries_data():
     decoded = msgspec.json.decode(messages.encode_error(None, McpError(-32022, "no", {"supported": ["a"]})))
-    assert decoded["id"] is None and decoded["error"] == {"code": -32022, "message": "no", "data": {"supported": ["a"]}}
+    assert decoded["id"] is None and decoded["error"] == {
+        "code": -32022,
+        "message": "no",
+        "data": {"supported": ["a"]},
+    }
 
 
 def test_version_rules():

@@ -10,6 +10,8 @@ such a call therefore runs once per round and should be idempotent.
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mocopr.app import client_requests
+from mocopr.app.client_requests import InputRequest
 from mocopr.app.session import LOG_RANK, LegacySession, Peer, Send
 from mocopr.protocol import messages
 from mocopr.protocol.errors import (
@@ -149,58 +151,84 @@ class Context:
     async def error(self, data: Any, logger: str | None = None) -> None:
         await self.log("error", data, logger)
 
-    async def elicit(self, message: str, requested_schema: dict[str, Any]) -> dict[str, Any]:
-        """Ask the user for structured input; returns the ``ElicitResult``
-        (``action`` is accept, decline or cancel; ``content`` on accept)."""
-        params = {"mode": "form", "message": message, "requestedSchema": requested_schema}
-        if self._exchange.version < "2025-11-25":
-            del params["mode"]
-        return await self._ask("elicitation", "elicitation/create", params)
+    async def ask(self, requests: dict[str, InputRequest]) -> dict[str, dict[str, Any]]:
+        """Ask the client for several inputs at once, by key; returns the answers by key.
 
-    async def elicit_url(self, message: str, url: str, elicitation_id: str) -> dict[str, Any]:
-        """Send the user to a URL (URL-mode elicitation, 2025-11-25 and later)."""
-        params: dict[str, Any] = {"mode": "url", "message": message, "url": url}
-        if self._exchange.era is Era.LEGACY:
-            params["elicitationId"] = elicitation_id
-        return await self._ask("elicitation", "elicitation/create", params, mode="url")
-
-    async def sample(
-        self, messages_: list[dict[str, Any]], max_tokens: int, **options: Any
-    ) -> dict[str, Any]:
-        """Ask the client's LLM for a completion; returns the ``CreateMessageResult``.
-
-        ``options`` are further ``sampling/createMessage`` params, such as
-        ``systemPrompt``, ``temperature`` or ``modelPreferences``.
+        In the modern era every request still unanswered goes out together in
+        one ``InputRequiredResult``; in the legacy era each is a request on the
+        session. Build requests with :mod:`mocopr.app.client_requests`.
         """
-        params = {"messages": messages_, "maxTokens": max_tokens, **options}
-        return await self._ask("sampling", "sampling/createMessage", params)
-
-    async def list_roots(self) -> list[dict[str, Any]]:
-        """The client's roots (``roots/list``)."""
-        result = await self._ask("roots", "roots/list", {})
-        return list(result.get("roots", []))
-
-    async def _ask(
-        self, capability: str, method: str, params: dict[str, Any], mode: str | None = None
-    ) -> dict[str, Any]:
         exchange = self._exchange
-        declared = exchange.client_capabilities.get(capability)
-        if mode is not None and isinstance(declared, dict) and declared and mode not in declared:
-            declared = None
-        if declared is None:
-            if exchange.era is Era.MODERN:
-                required = {capability: {mode: {}} if mode else {}}
-                raise McpError(
-                    MISSING_REQUIRED_CLIENT_CAPABILITY,
-                    f"This request needs the client capability {capability!r}",
-                    {"requiredCapabilities": required},
-                )
-            raise McpError(INVALID_REQUEST, f"The client does not support {capability}")
+        for request in requests.values():
+            self._require_capability(request)
         if exchange.era is Era.LEGACY:
             if exchange.session is None:
                 raise McpError(INVALID_REQUEST, "No session to send a request on")
-            return await exchange.session.request(method, params, exchange.send)
-        key = exchange.next_input_key(capability)
-        if key in exchange.answers:
-            return exchange.answers[key]
-        raise InputRequired({key: {"method": method, "params": params}})
+            answers = {}
+            for key, request in requests.items():
+                wire = client_requests.for_version(request, exchange.version)
+                answer = await exchange.session.request(wire.method, wire.params, exchange.send)
+                answers[key] = client_requests.check_answer(request, answer)
+            return answers
+        missing = {key: request for key, request in requests.items() if key not in exchange.answers}
+        if missing:
+            raise InputRequired(
+                {
+                    key: client_requests.for_version(request, exchange.version).to_wire()
+                    for key, request in missing.items()
+                }
+            )
+        return {
+            key: client_requests.check_answer(request, exchange.answers[key])
+            for key, request in requests.items()
+        }
+
+    async def ask_one(self, request: InputRequest, key: str | None = None) -> dict[str, Any]:
+        """Ask for one input; ``key`` names it in a modern ``InputRequiredResult``
+        (by default the capability and the request's position in the handler)."""
+        key = key or self._exchange.next_input_key(request.capability)
+        return (await self.ask({key: request}))[key]
+
+    async def elicit(
+        self, message: str, requested_schema: dict[str, Any], *, key: str | None = None
+    ) -> dict[str, Any]:
+        """Ask the user for structured input; returns the ``ElicitResult``
+        (``action`` is accept, decline or cancel; ``content`` on accept)."""
+        return await self.ask_one(client_requests.elicitation(message, requested_schema), key)
+
+    async def elicit_url(
+        self, message: str, url: str, elicitation_id: str, *, key: str | None = None
+    ) -> dict[str, Any]:
+        """Send the user to a URL (URL-mode elicitation, 2025-11-25 and later)."""
+        return await self.ask_one(client_requests.url_elicitation(message, url, elicitation_id), key)
+
+    async def sample(
+        self,
+        messages_: list[dict[str, Any]],
+        max_tokens: int,
+        *,
+        key: str | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Ask the client's LLM for a completion; returns the ``CreateMessageResult``."""
+        return await self.ask_one(client_requests.sampling(messages_, max_tokens, **options), key)
+
+    async def list_roots(self, *, key: str | None = None) -> list[dict[str, Any]]:
+        """The client's roots (``roots/list``)."""
+        return list((await self.ask_one(client_requests.roots(), key))["roots"])
+
+    def _require_capability(self, request: InputRequest) -> None:
+        exchange = self._exchange
+        declared = exchange.client_capabilities.get(request.capability)
+        if request.mode == "url" and isinstance(declared, dict) and "url" not in declared:
+            declared = None
+        if declared is not None:
+            return
+        if exchange.era is Era.MODERN:
+            required = {request.capability: {request.mode: {}} if request.mode == "url" else {}}
+            raise McpError(
+                MISSING_REQUIRED_CLIENT_CAPABILITY,
+                f"This request needs the client capability {request.capability!r}",
+                {"requiredCapabilities": required},
+            )
+        raise McpError(INVALID_REQUEST, f"The client does not support {request.capability}")

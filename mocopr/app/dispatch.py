@@ -131,15 +131,22 @@ class Dispatcher:
             return None
         return await self.answer(message, peer, send)
 
-    async def dispatch_batch(self, batch: list[Envelope], peer: Peer, send: Send | None = None) -> bytes | None:
+    async def dispatch_batch(
+        self, batch: list[Envelope], peer: Peer, send: Send | None = None
+    ) -> bytes | None:
         """A JSON-RPC batch, where the session's version allows one (2025-03-26)."""
         version = peer.session.protocol_version if peer.session else None
         if not batch:
-            return messages.encode_error(None, McpError(errors.INVALID_REQUEST, "Invalid request: empty batch"))
+            return messages.encode_error(
+                None, McpError(errors.INVALID_REQUEST, "Invalid request: empty batch")
+            )
         if version is None or not allows_batches(version):
             return messages.encode_error(
                 None,
-                McpError(errors.INVALID_REQUEST, f"Batches are not supported in protocol version {version or 'negotiation'}"),
+                McpError(
+                    errors.INVALID_REQUEST,
+                    f"Batches are not supported in protocol version {version or 'negotiation'}",
+                ),
             )
         answers: list[bytes | None] = [None] * len(batch)
 
@@ -173,7 +180,13 @@ class Dispatcher:
             return messages.encode_error(request_id, McpError(errors.INTERNAL_ERROR, "Internal error"))
 
     def _exchange(
-        self, request_id: Any, method: str, entry: Method, meta: messages.RequestMeta, peer: Peer, send: Send
+        self,
+        request_id: Any,
+        method: str,
+        entry: Method,
+        meta: messages.RequestMeta,
+        peer: Peer,
+        send: Send,
     ) -> Exchange:
         version = meta.protocol_version
         if version is not None:
@@ -206,7 +219,9 @@ class Dispatcher:
             result.setdefault("cacheScope", self.app.cache_scope)
         return result
 
-    async def _with_input(self, exchange: Exchange, params: Any, target: str, run: Callable[[], Awaitable[Any]]) -> Any:
+    async def _with_input(
+        self, exchange: Exchange, params: Any, target: str, run: Callable[[], Awaitable[Any]]
+    ) -> Any:
         """Run a handler that may ask for input: legacy asks the client directly;
         modern answers with an ``InputRequiredResult`` until the retry brings the answers."""
         if exchange.era is Era.LEGACY:
@@ -284,7 +299,10 @@ class Dispatcher:
             await exchange.send(
                 messages.encode_notification(
                     "notifications/subscriptions/acknowledged",
-                    {"_meta": {messages.META_SUBSCRIPTION_ID: subscription_id}, "notifications": wanted},
+                    {
+                        "_meta": {messages.META_SUBSCRIPTION_ID: subscription_id},
+                        "notifications": wanted,
+                    },
                 )
             )
             with trio.CancelScope() as until_closing:
@@ -415,4 +433,8 @@ def _completion(value: Any) -> dict[str, Any]:
             completion.update(total=value.get("total", len(values)), hasMore=True)
         return completion
     values = list(value)
-    return {"values": values[:MAX_COMPLETIONS], "total": len(values), "hasMore": len(values) > MAX_COMPLETIONS}
+    return {
+        "values": values[:MAX_COMPLETIONS],
+        "total": len(values),
+        "hasMore": len(values) > MAX_COMPLETIONS,
+    }

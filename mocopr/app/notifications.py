@@ -10,7 +10,11 @@ _LIST_CHANGED = {
     PROMPTS: "notifications/prompts/list_changed",
     RESOURCES: "notifications/resources/list_changed",
 }
-_FILTER_FIELD = {TOOLS: "toolsListChanged", PROMPTS: "promptsListChanged", RESOURCES: "resourcesListChanged"}
+_FILTER_FIELD = {
+    TOOLS: "toolsListChanged",
+    PROMPTS: "promptsListChanged",
+    RESOURCES: "resourcesListChanged",
+}
 
 
 def for_session(session: LegacySession, change: Change) -> bytes | None:

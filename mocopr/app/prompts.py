@@ -16,12 +16,12 @@ class PromptMessage(msgspec.Struct):
     content: Any
 
 
-def UserMessage(content: Any) -> PromptMessage:  # noqa: N802 - reads as a message type
+def UserMessage(content: Any) -> PromptMessage:
     """A message in the user's voice; ``content`` is text or any content block."""
     return PromptMessage("user", _single_block(content))
 
 
-def AssistantMessage(content: Any) -> PromptMessage:  # noqa: N802 - reads as a message type
+def AssistantMessage(content: Any) -> PromptMessage:
     """A message in the assistant's voice; ``content`` is text or any content block."""
     return PromptMessage("assistant", _single_block(content))
 

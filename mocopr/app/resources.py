@@ -52,9 +52,7 @@ class Resource:
         return entry
 
     async def read(self, uri: str, variables: dict[str, str], context: Any) -> list[Any]:
-        arguments: dict[str, Any] = msgspec.convert(
-            variables, self.signature.arguments_type, strict=False
-        )
+        arguments: dict[str, Any] = msgspec.convert(variables, self.signature.arguments_type, strict=False)
         value = await invoke(self.fn, self.signature, arguments, context, blocking=self.blocking)
         return to_contents(value, uri, self.mime_type)
 

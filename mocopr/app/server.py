@@ -56,7 +56,12 @@ class McpServer:
         self.cache_ttl_ms = cache_ttl_ms
         self.cache_scope = cache_scope
         self.server_info: dict[str, Any] = {"name": name, "version": version}
-        for key, value in (("title", title), ("description", description), ("websiteUrl", website_url), ("icons", icons)):
+        for key, value in (
+            ("title", title),
+            ("description", description),
+            ("websiteUrl", website_url),
+            ("icons", icons),
+        ):
             if value:
                 self.server_info[key] = value
         self.changes = ChangeFeed()
@@ -108,22 +113,32 @@ class McpServer:
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         blocking: bool = False,
+        input_schema: dict[str, Any] | None = None,
     ) -> Callable[[F], F]:
         """Register a function as a tool. Its input schema comes from its type
-        hints and docstring; ``blocking=True`` runs a sync function in a thread."""
+        hints and docstring unless ``input_schema`` gives one verbatim;
+        ``blocking=True`` runs a sync function in a thread."""
 
         def register(fn: F) -> F:
             self.add_tool(
                 fn, name, title=title, description=description, annotations=annotations,
-                icons=icons, meta=meta, blocking=blocking,
+                icons=icons, meta=meta, blocking=blocking, input_schema=input_schema,
             )  # fmt: skip
             return fn
 
         return register
 
-    def add_tool(self, fn: Callable[..., Any], name: str | None = None, **options: Any) -> Tool:
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        *,
+        input_schema: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Tool:
         tool_name = name or fn.__name__
-        tool = Tool(tool_name, fn, inspect_handler(fn, name=tool_name), **options)
+        signature = inspect_handler(fn, name=tool_name, input_schema=input_schema)
+        tool = Tool(tool_name, fn, signature, **options)
         self.tools.add(tool_name, tool)
         return tool
 

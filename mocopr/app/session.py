@@ -21,7 +21,7 @@ LOG_RANK = {name: rank for rank, name in enumerate(LOG_LEVELS)}
 class _PendingReply:
     """A server-to-client request waiting for the client's response."""
 
-    __slots__ = ("event", "result", "error")
+    __slots__ = ("error", "event", "result")
 
     def __init__(self) -> None:
         self.event = trio.Event()

@@ -2,6 +2,7 @@
 validates in C while decoding), its JSON Schema 2020-12, its output schema, and
 the parameter, if any, that asks for a :class:`~mocopr.app.context.Context`."""
 
+import contextlib
 import functools
 import inspect
 import re
@@ -93,7 +94,9 @@ def _is_object_type(annotation: Any) -> bool:
     if get_origin(annotation) is dict or annotation is dict:
         return True
     if isinstance(annotation, type):
-        if issubclass(annotation, msgspec.Struct) and not getattr(annotation.__struct_config__, "array_like", False):
+        if issubclass(annotation, msgspec.Struct) and not getattr(
+            annotation.__struct_config__, "array_like", False
+        ):
             return True
         if typing.is_typeddict(annotation) or hasattr(annotation, "__dataclass_fields__"):
             return True
@@ -112,8 +115,15 @@ def _schema_for(annotation: Any) -> dict[str, Any]:
     return root
 
 
-def inspect_handler(fn: Callable[..., Any], *, name: str) -> Signature:
-    """Read a handler's parameters, type hints and docstring once, at registration."""
+def inspect_handler(
+    fn: Callable[..., Any], *, name: str, input_schema: dict[str, Any] | None = None
+) -> Signature:
+    """Read a handler's parameters, type hints and docstring once, at registration.
+
+    An explicit ``input_schema`` is published verbatim (for schemas richer than
+    type hints say); the arguments then reach the handler as decoded JSON,
+    checked only for being an object.
+    """
     signature = inspect.signature(fn)
     hints = typing.get_type_hints(fn, include_extras=True)
     description, docs = parse_docstring(fn.__doc__)
@@ -133,15 +143,18 @@ def inspect_handler(fn: Callable[..., Any], *, name: str) -> Signature:
             fields[param.name] = NotRequired[annotation]
             defaults[param.name] = param.default
     type_name = "".join(part.title() for part in re.split(r"[^0-9A-Za-z]+", name) if part) or "Tool"
-    arguments_type = TypedDict(f"{type_name}Arguments", fields)  # type: ignore[operator]
-    input_schema = _schema_for(arguments_type)
+    if input_schema is not None:
+        arguments_type: Any = dict[str, Any]
+    else:
+        arguments_type = TypedDict(f"{type_name}Arguments", fields)  # type: ignore[operator]
+        input_schema = _schema_for(arguments_type)
     input_schema.setdefault("properties", {})
     properties = input_schema["properties"]
     for key, value in defaults.items():
-        try:
+        if key not in properties or "default" in properties[key]:
+            continue
+        with contextlib.suppress(TypeError):
             properties[key]["default"] = msgspec.to_builtins(value)
-        except TypeError:
-            pass
     for key, text in docs.items():
         if key in properties and "description" not in properties[key]:
             properties[key]["description"] = text
@@ -174,7 +187,12 @@ def inspect_handler(fn: Callable[..., Any], *, name: str) -> Signature:
 
 
 async def invoke(
-    fn: Callable[..., Any], signature: Signature, arguments: dict[str, Any], context: Any, *, blocking: bool
+    fn: Callable[..., Any],
+    signature: Signature,
+    arguments: dict[str, Any],
+    context: Any,
+    *,
+    blocking: bool,
 ) -> Any:
     """Call a handler: awaited if async, in a worker thread if marked blocking, else inline."""
     if signature.context_parameter is not None:

@@ -6,7 +6,14 @@ from urllib.parse import unquote
 
 _EXPRESSION = re.compile(r"\{([+#./;?&]?)([^}]+)\}")
 # What a variable may match, by operator: simple strings stop at reserved characters.
-_VALUE = {"": r"[^/?#&,]*", "+": r".*?", "#": r".*?", ".": r"[^/?#.]*", "/": r"[^/?#]*", ";": r"[^/?#;]*"}
+_VALUE = {
+    "": r"[^/?#&,]*",
+    "+": r".*?",
+    "#": r".*?",
+    ".": r"[^/?#.]*",
+    "/": r"[^/?#]*",
+    ";": r"[^/?#;]*",
+}
 
 
 class UriTemplate:
@@ -19,7 +26,10 @@ class UriTemplate:
         position = 0
         for expression in _EXPRESSION.finditer(template):
             pattern.append(re.escape(template[position : expression.start()]))
-            operator, names = expression.group(1), [n.strip().rstrip("*") for n in expression.group(2).split(",")]
+            operator, names = (
+                expression.group(1),
+                [n.strip().rstrip("*") for n in expression.group(2).split(",")],
+            )
             self.variables.extend(names)
             if operator in ("?", "&"):
                 # Query variables are matched separately, in any order, all optional.

@@ -206,7 +206,13 @@ def encode_result(request_id: RequestId, result: Any) -> bytes:
 def encode_error(request_id: RequestId | None, error: errors.McpError) -> bytes:
     """An error response; ``id`` is null when the request's id could not be read."""
     return b"".join(
-        (_RESULT_HEAD, _encoder.encode(request_id), _ERROR_MID, _encoder.encode(error.to_dict()), b"}")
+        (
+            _RESULT_HEAD,
+            _encoder.encode(request_id),
+            _ERROR_MID,
+            _encoder.encode(error.to_dict()),
+            b"}",
+        )
     )
 
 

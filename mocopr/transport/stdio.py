@@ -142,4 +142,3 @@ async def serve_stdio(app: McpServer, **options: Any) -> None:
     send = trio.lowlevel.FdStream(protocol_out)
     async with receive, send:
         await StdioServer(app, receive, send, **options).serve(handle_signals=True)
-

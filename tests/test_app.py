@@ -416,3 +416,9 @@ async def test_runtime_changes_reach_a_modern_listener(make_client):
     tools = (await c.modern("tools/list", {"cursor": None}))["result"]
     assert tools["tools"]
     assert app.remove_tool("new_tool") and not app.remove_tool("new_tool")
+
+
+async def test_modern_request_needs_client_capabilities(make_client):
+    c = make_client(build_app())
+    answer = await c.request("tools/list", {"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}})
+    assert answer["error"]["code"] == errors.INVALID_PARAMS

@@ -91,3 +91,16 @@ def test_version_rules():
     assert versions.resource_not_found_code("2025-11-25") == errors.RESOURCE_NOT_FOUND
     assert versions.resource_not_found_code("2026-07-28") == errors.INVALID_PARAMS
     assert versions.SUPPORTED_VERSIONS[0] == "2026-07-28"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"jsonrpc":"2.0","id":5,"method":"pi\xffng"}',
+        b'{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":"\xed\xa0\x80"}}',
+    ],
+)
+def test_invalid_utf8_anywhere_is_a_parse_error(data):
+    with pytest.raises(McpError) as caught:
+        messages.decode_message(data)
+    assert caught.value.code == errors.PARSE_ERROR

@@ -199,9 +199,7 @@ class Dispatcher:
             if entry.era is Era.LEGACY:
                 raise McpError(errors.METHOD_NOT_FOUND, f"Method not found: {method}")
             if meta.client_capabilities is None:
-                raise McpError(
-                    errors.INVALID_PARAMS, f"Missing _meta[{messages.META_CLIENT_CAPABILITIES!r}]"
-                )
+                raise McpError(errors.INVALID_PARAMS, f"Missing _meta[{messages.META_CLIENT_CAPABILITIES!r}]")
             return Exchange(request_id, method, version, Era.MODERN, meta, send, peer)
         session = peer.session
         if entry.era is Era.MODERN:

@@ -165,10 +165,13 @@ def decode_message(data: bytes) -> Envelope | list[Envelope]:
     are not JSON (or not UTF-8), and -32600 for JSON that is not a message.
     """
     try:
+        if not data.isascii():
+            # Raw params are not decoded here, so check the whole message is UTF-8 once.
+            data.decode("utf-8")
         return _decoder_any.decode(data)
     except msgspec.ValidationError as exc:
         raise errors.McpError(errors.INVALID_REQUEST, f"Invalid request: {exc}") from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise errors.McpError(errors.PARSE_ERROR, f"Parse error: {exc}") from None
 
 

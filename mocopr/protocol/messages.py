@@ -196,6 +196,28 @@ def check_envelope(message: Envelope) -> None:
         raise errors.McpError(errors.INVALID_REQUEST, "Invalid request: id must not be null")
 
 
+class _ErrorProbe(msgspec.Struct, gc=False):
+    error: ErrorObject | None = None
+
+
+_decode_error_probe = msgspec.json.Decoder(_ErrorProbe).decode
+
+
+def error_code(answer: bytes) -> int | None:
+    """The error code of an encoded response, or None for a result.
+
+    Only a response that mentions an ``"error"`` key at all is decoded, so results
+    cost one substring search.
+    """
+    if b'"error":' not in answer:
+        return None
+    try:
+        probe = _decode_error_probe(answer)
+    except msgspec.DecodeError:
+        return None
+    return probe.error.code if probe.error is not None else None
+
+
 _RESULT_HEAD = b'{"jsonrpc":"2.0","id":'
 _RESULT_MID = b',"result":'
 _ERROR_MID = b',"error":'

@@ -1,0 +1,221 @@
+"""The HTTP/1.1 server loop on trio: one task per connection, requests read
+with the sans-I/O parser of :mod:`http1` and answered in order (keep-alive and
+pipelining), with deadlines that keep slow clients from holding a connection.
+
+This is the part the multiprocess runtime's workers reuse per adopted socket:
+:func:`serve_connection` is all a worker needs.
+"""
+
+import contextlib
+import logging
+import math
+import os
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import trio
+
+from mocopr.transport import http1
+from mocopr.transport.http1 import HttpError, Request
+from mocopr.transport.http_settings import HttpSettings
+
+log = logging.getLogger("mocopr.http")
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+RECEIVE_SIZE = 65536
+#: Writes between forced checkpoints, so one busy pipelining client cannot starve the rest.
+FAIRNESS_INTERVAL = 8
+Headers = list[tuple[bytes, bytes]]
+T = TypeVar("T")
+
+
+class ClientGone(Exception):
+    """The client closed the connection while its request was being answered."""
+
+
+class Responder:
+    """How a handler answers one request: a whole response, or a chunked stream.
+
+    A stream's writes that fail because the client left raise
+    :class:`ClientGone`; :meth:`guard` runs a handler so that the client
+    leaving also cancels it, which the modern era defines as cancellation.
+    """
+
+    def __init__(self, connection: "Connection", keep_alive: bool) -> None:
+        self._connection = connection
+        self.keep_alive = keep_alive
+        self.streaming = False
+        self.done = False
+
+    async def respond(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        self.done = True
+        await self._connection.write(http1.render_response(status, headers, body, keep_alive=self.keep_alive))
+
+    async def start_stream(self, status: int, headers: Headers) -> None:
+        self.streaming = True
+        await self._connection.write(http1.render_stream_head(status, headers, keep_alive=self.keep_alive))
+
+    async def send_chunk(self, data: bytes) -> None:
+        await self._connection.write(http1.render_chunk(data))
+
+    async def end_stream(self) -> None:
+        self.done = True
+        await self._connection.write(http1.LAST_CHUNK)
+
+    async def guard(self, handler: Callable[[], Awaitable[T]]) -> T | None:
+        """Run ``handler``, cancelled if the client disconnects first (then None)."""
+        result: T | None = None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._connection.watch_for_close, nursery.cancel_scope)
+            result = await handler()
+            nursery.cancel_scope.cancel()
+        return result
+
+
+class Connection:
+    """One client connection: its socket, parser, pending pipelined requests, deadlines.
+
+    The socket is used directly rather than through ``trio.SocketStream``, and
+    one cancel scope per connection carries the current deadline (a request's,
+    or keep-alive's while idle): both save work on every request.
+    """
+
+    def __init__(self, sock: trio.socket.SocketType, settings: HttpSettings, limits: http1.Limits) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self._writes = 0
+        self.settings = settings
+        self.parser = http1.Http1Connection(limits)
+        self.pending: deque[Request] = deque()
+        self.closed = False
+        self.timer = trio.CancelScope()
+        self._error: HttpError | None = None
+        self._request_deadline = 0.0
+
+    async def write(self, data: bytes) -> None:
+        """Send it all; the common case is one non-blocking write with no wait."""
+        view = memoryview(data)
+        try:
+            while True:
+                try:
+                    sent = os.write(self.fd, view)
+                except BlockingIOError:
+                    sent = 0
+                view = view[sent:]
+                if not view:
+                    break
+                await trio.lowlevel.wait_writable(self.sock)
+        except OSError:
+            self.closed = True
+            raise ClientGone from None
+        self._writes += 1
+        if self._writes % FAIRNESS_INTERVAL == 0:
+            await trio.lowlevel.checkpoint()
+
+    async def _receive(self, deadline: float) -> bytes:
+        """Read what is there, waiting (until ``deadline``) only when nothing is."""
+        try:
+            while True:
+                try:
+                    return os.read(self.fd, RECEIVE_SIZE)
+                except BlockingIOError:
+                    pass
+                self.timer.deadline = deadline
+                try:
+                    await trio.lowlevel.wait_readable(self.sock)
+                finally:
+                    self.timer.deadline = math.inf
+        except OSError:
+            return b""
+
+    def _feed(self, data: bytes) -> None:
+        was_idle = not self.parser.in_request
+        try:
+            self.pending.extend(self.parser.feed(data))
+        except HttpError as error:
+            self._error = error
+        if was_idle and self.parser.in_request:
+            self._request_deadline = trio.current_time() + self.settings.request_timeout
+
+    async def watch_for_close(self, scope: trio.CancelScope) -> None:
+        """Read while a handler runs: EOF cancels it; pipelined bytes are kept for later."""
+        data = await self._receive(math.inf)
+        if data:
+            self._feed(data)
+            return
+        self.closed = True
+        scope.cancel()
+
+    async def next_request(self) -> Request | None:
+        """The next complete request, or None when the connection should close."""
+        while not self.pending:
+            if self._error is not None:
+                await self._refuse(self._error)
+                return None
+            if self.closed:
+                return None
+            if self.parser.take_continue():
+                await self.write(CONTINUE)
+            busy = self.parser.in_request
+            deadline = (
+                self._request_deadline if busy else trio.current_time() + self.settings.keep_alive_timeout
+            )
+            data = await self._receive(deadline)
+            if not data:
+                return None
+            self._feed(data)
+        return self.pending.popleft()
+
+    async def timed_out(self) -> None:
+        """The connection's deadline passed: a request in progress gets 408."""
+        if self.parser.in_request:
+            await self._refuse(HttpError(408, "Request timeout"))
+
+    async def _refuse(self, error: HttpError) -> None:
+        body = error.message.encode() + b"\n"
+        headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        with contextlib.suppress(ClientGone):
+            await self.write(http1.render_response(error.status, headers, body, keep_alive=False))
+
+
+Handler = Callable[[Request, Responder], Awaitable[None]]
+
+
+async def serve_connection(
+    sock: trio.socket.SocketType, handler: Handler, settings: HttpSettings, limits: http1.Limits
+) -> None:
+    """Serve requests on one connection until either side closes it or a deadline passes."""
+    connection = Connection(sock, settings, limits)
+    try:
+        with connection.timer:
+            while True:
+                request = await connection.next_request()
+                if request is None:
+                    return
+                responder = Responder(connection, request.keep_alive)
+                await handler(request, responder)
+                if not responder.done or not request.keep_alive or connection.closed:
+                    return
+        if connection.timer.cancelled_caught:
+            with trio.move_on_after(1):
+                await connection.timed_out()
+    except ClientGone:
+        return
+    finally:
+        sock.close()
+
+
+async def serve_stream(
+    stream: trio.SocketStream, handler: Handler, settings: HttpSettings, limits: http1.Limits
+) -> None:
+    """:func:`serve_connection` for the streams ``trio.serve_listeners`` hands out."""
+    await serve_connection(stream.socket, handler, settings, limits)
+
+
+def limits_of(settings: HttpSettings) -> http1.Limits:
+    return http1.Limits(
+        max_body_size=settings.max_body_size,
+        max_header_size=settings.max_header_size,
+        max_header_count=settings.max_header_count,
+    )

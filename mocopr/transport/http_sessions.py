@@ -1,0 +1,120 @@
+"""Legacy-era sessions over HTTP: the table that bounds how many exist and
+expires idle ones, and what each keeps for its client between requests."""
+
+import itertools
+import logging
+from collections import OrderedDict
+
+import trio
+
+from mocopr.app import notifications
+from mocopr.app.changes import Change, ChangeFeed
+from mocopr.app.session import LegacySession, Peer
+from mocopr.transport.sse import EventStream
+
+log = logging.getLogger("mocopr.http.sessions")
+
+#: The id of the stream a session's GET requests read (server-initiated messages).
+STANDALONE = "0"
+#: Finished request streams a session keeps for resumption, besides its standalone one.
+KEPT_STREAMS = 16
+
+
+class HttpSession:
+    """One legacy session: its protocol state, its streams, and its requests in flight."""
+
+    def __init__(self, session: LegacySession, event_buffer: int, feed: ChangeFeed) -> None:
+        self.state = session
+        self.peer = Peer(send=self._to_standalone, session=session)
+        self.event_buffer = event_buffer
+        self.standalone = EventStream(STANDALONE, event_buffer)
+        self.streams: OrderedDict[str, EventStream] = OrderedDict({STANDALONE: self.standalone})
+        self._stream_ids = itertools.count(1)
+        self.last_used = trio.current_time()
+        self.reader_attached = False
+        self._unsubscribe = feed.subscribe(self._on_change)
+
+    @property
+    def id(self) -> str:
+        return self.state.id
+
+    async def _to_standalone(self, data: bytes) -> None:
+        self.standalone.append(data)
+
+    def _on_change(self, change: Change) -> None:
+        data = notifications.for_session(self.state, change)
+        if data is not None:
+            self.standalone.append(data)
+
+    def open_stream(self) -> EventStream:
+        """A new stream for one request's SSE answer, kept for resumption after it ends."""
+        stream = EventStream(str(next(self._stream_ids)), self.event_buffer)
+        self.streams[stream.id] = stream
+        finished = [key for key, s in self.streams.items() if s.closed and key != STANDALONE]
+        for key in finished[: max(0, len(self.streams) - KEPT_STREAMS - 1)]:
+            del self.streams[key]
+        return stream
+
+    def close(self) -> None:
+        self._unsubscribe()
+        for scope in tuple(self.peer.inflight.values()):
+            scope.cancel()
+        for stream in self.streams.values():
+            stream.close()
+
+
+class SessionTable:
+    """The live sessions, at most ``max_sessions``, each expiring after ``idle_timeout``."""
+
+    def __init__(self, max_sessions: int, idle_timeout: float, event_buffer: int, feed: ChangeFeed) -> None:
+        self._sessions: dict[str, HttpSession] = {}
+        self.max_sessions = max_sessions
+        self.idle_timeout = idle_timeout
+        self._event_buffer = event_buffer
+        self._feed = feed
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    @property
+    def full(self) -> bool:
+        return len(self._sessions) >= self.max_sessions
+
+    def adopt(self, state: LegacySession) -> HttpSession:
+        """Start keeping a session that ``initialize`` just created."""
+        session = HttpSession(state, self._event_buffer, self._feed)
+        self._sessions[state.id] = session
+        return session
+
+    def get(self, session_id: str) -> HttpSession | None:
+        session = self._sessions.get(session_id)
+        if session is not None:
+            session.last_used = trio.current_time()
+        return session
+
+    def delete(self, session_id: str) -> bool:
+        session = self._sessions.pop(session_id, None)
+        if session is None:
+            return False
+        session.close()
+        return True
+
+    def expire(self) -> int:
+        deadline = trio.current_time() - self.idle_timeout
+        stale = [key for key, s in self._sessions.items() if s.last_used < deadline and not s.reader_attached]
+        for key in stale:
+            self.delete(key)
+        return len(stale)
+
+    async def reap_forever(self) -> None:
+        """Expire idle sessions every so often; runs for the server's lifetime."""
+        interval = max(0.05, min(30.0, self.idle_timeout / 4))
+        while True:
+            await trio.sleep(interval)
+            expired = self.expire()
+            if expired:
+                log.info("expired %d idle sessions", expired)
+
+    def close_all(self) -> None:
+        for key in tuple(self._sessions):
+            self.delete(key)

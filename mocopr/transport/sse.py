@@ -1,0 +1,77 @@
+"""Server-Sent Events: framing, and streams that keep their recent events so a
+legacy client can resume one with ``Last-Event-ID``.
+
+An event id is ``<stream>:<sequence>``, so a resumption names both the stream
+and the point to go on from.
+"""
+
+from collections import deque
+from collections.abc import AsyncIterator
+
+import trio
+
+KEEP_ALIVE = b":\n\n"
+
+
+def frame(data: bytes, event_id: str | None = None) -> bytes:
+    """One ``message`` event; ``data`` is a single line of JSON."""
+    if event_id is None:
+        return b"data: " + data + b"\n\n"
+    return b"id: " + event_id.encode() + b"\ndata: " + data + b"\n\n"
+
+
+def parse_event_id(value: str) -> tuple[str, int] | None:
+    stream, _, sequence = value.rpartition(":")
+    if not stream or not sequence.isdigit():
+        return None
+    return stream, int(sequence)
+
+
+class EventStream:
+    """The events of one stream, the last ``capacity`` of them kept for replay.
+
+    The server appends; any number of readers follow from a position. When
+    the stream closes, readers drain what is left and stop.
+    """
+
+    def __init__(self, stream_id: str, capacity: int) -> None:
+        self.id = stream_id
+        self._events: deque[tuple[int, bytes]] = deque(maxlen=capacity)
+        self._sequence = 0
+        self._changed = trio.Event()
+        self.closed = False
+
+    @property
+    def sequence(self) -> int:
+        """The sequence number of the last event appended."""
+        return self._sequence
+
+    def append(self, data: bytes) -> bytes:
+        """Keep an event; returns it framed, with its id."""
+        self._sequence += 1
+        event = frame(data, f"{self.id}:{self._sequence}")
+        if not self.closed:
+            self._events.append((self._sequence, event))
+            self._wake()
+        return event
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def follow(self, after: int = 0) -> AsyncIterator[bytes]:
+        """Every framed event with a sequence above ``after``, as it comes, until closed."""
+        position = after
+        while True:
+            pending = [event for sequence, event in self._events if sequence > position]
+            if pending:
+                position = self._sequence
+                yield b"".join(pending)
+                continue
+            if self.closed:
+                return
+            await self._changed.wait()

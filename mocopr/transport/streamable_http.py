@@ -1,0 +1,458 @@
+"""MCP's Streamable HTTP transport, both eras on one endpoint.
+
+The ``MCP-Protocol-Version`` header routes a request: a modern version (or one
+this server does not know) takes the stateless 2026-07-28 path, where headers
+must agree with the body; a legacy version, or none, takes the session path of
+2025-03-26 to 2025-11-25, with ``Mcp-Session-Id``, the GET stream, DELETE, and
+resumption with ``Last-Event-ID``.
+
+An answer to a request is JSON unless the handler sends something (progress,
+a log line, a request to the client) before its result; then it becomes an
+SSE stream, so the common case pays for no streaming at all.
+"""
+
+import logging
+from typing import Any
+
+import msgspec
+import trio
+
+from mocopr.app.dispatch import Dispatcher
+from mocopr.app.server import McpServer
+from mocopr.app.session import Peer
+from mocopr.protocol import errors, messages
+from mocopr.protocol.errors import McpError
+from mocopr.protocol.messages import UNSET, Envelope
+from mocopr.protocol.versions import (
+    DEFAULT_HTTP_VERSION,
+    LEGACY_VERSIONS,
+    MODERN_VERSIONS,
+    Era,
+    allows_batches,
+)
+from mocopr.transport import http_headers, sse
+from mocopr.transport.http1 import Request
+from mocopr.transport.http_server import ClientGone, Headers, Responder
+from mocopr.transport.http_sessions import HttpSession, SessionTable
+from mocopr.transport.http_settings import HttpSettings
+from mocopr.transport.security import HostGuard
+
+log = logging.getLogger("mocopr.http")
+
+JSON = [(b"content-type", b"application/json")]
+SSE = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+#: The HTTP status of a JSON-RPC error answered on the modern path.
+_MODERN_STATUS = {
+    errors.METHOD_NOT_FOUND: 404,
+    errors.PARSE_ERROR: 400,
+    errors.INVALID_REQUEST: 400,
+    errors.HEADER_MISMATCH: 400,
+    errors.MISSING_REQUIRED_CLIENT_CAPABILITY: 400,
+    errors.UNSUPPORTED_PROTOCOL_VERSION: 400,
+}
+
+
+class _HeaderView(msgspec.Struct, gc=False):
+    """The parts of params that request headers mirror."""
+
+    meta: dict[str, Any] | None = msgspec.field(name="_meta", default=None)
+    name: str | None = None
+    uri: str | None = None
+    arguments: dict[str, Any] | None = None
+
+
+_decode_header_view = msgspec.json.Decoder(_HeaderView).decode
+
+
+class Reply:
+    """The answer to one POSTed request, JSON until something must stream.
+
+    On a legacy session every streamed event is also kept in the session's
+    event stream, so the client can resume it with ``Last-Event-ID``.
+    """
+
+    def __init__(
+        self, responder: Responder, mode: str, headers: Headers, session: HttpSession | None = None
+    ) -> None:
+        self.responder = responder
+        self.mode = mode
+        self.headers = headers
+        self.session = session
+        self._events: sse.EventStream | None = None
+
+    async def send(self, data: bytes) -> None:
+        """A message before the result: switches the answer to SSE (or, in
+        ``json`` mode, sends it on the legacy session's GET stream)."""
+        if self.mode == "json":
+            if self.session is not None:
+                self.session.standalone.append(data)
+            return
+        await self._emit(data)
+
+    async def _emit(self, data: bytes) -> None:
+        if not self.responder.streaming:
+            await self.responder.start_stream(200, self.headers + SSE)
+            if self.session is not None:
+                self._events = self.session.open_stream()
+        event = self._events.append(data) if self._events is not None else sse.frame(data)
+        try:
+            await self.responder.send_chunk(event)
+        except ClientGone:
+            if self._events is None:
+                raise
+
+    async def finish(self, data: bytes | None, status: int = 200) -> None:
+        if data is None and not self.responder.streaming:
+            await self.responder.respond(202, self.headers)
+            return
+        if self.responder.streaming or self.mode == "sse":
+            if data is not None:
+                await self._emit(data)
+            if self._events is not None:
+                self._events.close()
+            await self.responder.end_stream()
+            return
+        await self.responder.respond(status, self.headers + JSON, data or b"")
+
+
+def _accepts(request: Request) -> tuple[bool, bool]:
+    """Whether the client accepts JSON and SSE answers."""
+    accept = request.headers.get("accept")
+    if accept is None:
+        return True, True
+    accept = accept.lower()
+    anything = "*/*" in accept
+    return (
+        anything or "application/json" in accept or "application/*" in accept,
+        anything or "text/event-stream" in accept or "text/*" in accept,
+    )
+
+
+class StreamableHttpEndpoint:
+    """Answers every request to the MCP endpoint, for one app."""
+
+    def __init__(self, app: McpServer, settings: HttpSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.dispatcher = Dispatcher(app)
+        self.sessions = SessionTable(
+            settings.max_sessions, settings.session_idle_timeout, settings.session_event_buffer, app.changes
+        )
+        self.guard = HostGuard(settings.host, settings.allowed_hosts, settings.allowed_origins)
+        self._retry_after = str(settings.retry_after).encode()
+        self._mirrored: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+
+    async def handle(self, request: Request, responder: Responder) -> None:
+        if request.path != self.settings.endpoint:
+            await responder.respond(404, [(b"content-type", b"text/plain")], b"Not Found\n")
+            return
+        if not self.guard.host_ok(request.headers.get("host")):
+            await self._error(
+                responder,
+                421,
+                None,
+                McpError(errors.INVALID_REQUEST, "Misdirected request: Host not allowed"),
+            )
+            return
+        if not self.guard.origin_ok(request.headers.get("origin")):
+            await self._error(
+                responder, 403, None, McpError(errors.INVALID_REQUEST, "Forbidden: Origin not allowed")
+            )
+            return
+        version = request.headers.get("mcp-protocol-version")
+        modern = version is not None and version not in LEGACY_VERSIONS
+        if request.method == "POST":
+            await (
+                self._post_modern(request, responder, version)
+                if modern
+                else self._post_legacy(request, responder, version)
+            )
+        elif request.method in ("GET", "DELETE") and not modern:
+            await (
+                self._get(request, responder) if request.method == "GET" else self._delete(request, responder)
+            )
+        else:
+            allow = b"POST" if modern else b"GET, POST, DELETE"
+            await self._error(
+                responder,
+                405,
+                None,
+                McpError(errors.INVALID_REQUEST, "Method not allowed"),
+                [(b"allow", allow)],
+            )
+
+    async def _error(
+        self,
+        responder: Responder,
+        status: int,
+        request_id: Any,
+        error: McpError,
+        headers: Headers | None = None,
+    ) -> None:
+        await responder.respond(status, (headers or []) + JSON, messages.encode_error(request_id, error))
+
+    def _response_mode(self, request: Request) -> str | None:
+        json_ok, sse_ok = _accepts(request)
+        if not json_ok and not sse_ok:
+            return None
+        mode = self.settings.response_mode
+        if not sse_ok:
+            return "json"
+        if not json_ok:
+            return "sse"
+        return mode
+
+    # -- modern (2026-07-28) ---------------------------------------------------------------
+
+    async def _post_modern(self, request: Request, responder: Responder, version: str) -> None:
+        mode = self._response_mode(request)
+        if mode is None:
+            await self._error(
+                responder,
+                406,
+                None,
+                McpError(
+                    errors.INVALID_REQUEST, "Not acceptable: accept application/json or text/event-stream"
+                ),
+            )
+            return
+        try:
+            message = messages.decode_message(request.body)
+        except McpError as error:
+            await self._error(responder, 400, None, error)
+            return
+        if isinstance(message, list):
+            await self._error(
+                responder,
+                400,
+                None,
+                McpError(errors.INVALID_REQUEST, "Batches are not supported in protocol version 2026-07-28"),
+            )
+            return
+        if not message.is_request:
+            answer = await self.dispatcher.dispatch(message, Peer(send=_discard))
+            if answer is not None:
+                await self._error(responder, 400, None, McpError(errors.INVALID_REQUEST, "Invalid request"))
+            else:
+                await responder.respond(202, [])
+            return
+        try:
+            target = self._check_modern(request, message, version)
+        except McpError as error:
+            await self._error(responder, _MODERN_STATUS.get(error.code, 400), message.id, error)
+            return
+        reply = Reply(responder, mode, [])
+        peer = Peer(send=reply.send)
+        if self.dispatcher.may_wait(message.method, target):  # type: ignore[arg-type]
+            answer = await responder.guard(lambda: self.dispatcher.answer(message, peer, reply.send))
+        else:
+            answer = await self.dispatcher.answer(message, peer, reply.send)
+        if answer is None:
+            return
+        await reply.finish(answer, _MODERN_STATUS.get(messages.error_code(answer), 200))
+
+    def _check_modern(self, request: Request, message: Envelope, version: str) -> str | None:
+        """The checks of a modern request, in the order the conformance suite probes them:
+        required ``_meta`` fields, header against body, supported version, then the
+        ``Mcp-*`` headers. Returns the request's target (tool or prompt name, or URI)."""
+        try:
+            view = _decode_header_view(message.params if message.params is not UNSET else b"{}")
+        except msgspec.DecodeError as exc:
+            raise McpError(errors.INVALID_PARAMS, f"Invalid params: {exc}") from None
+        meta = view.meta
+        if meta is None:
+            raise McpError(errors.INVALID_PARAMS, "Missing params._meta")
+        body_version = meta.get(messages.META_PROTOCOL_VERSION)
+        if body_version is None:
+            raise McpError(errors.INVALID_PARAMS, f"Missing _meta[{messages.META_PROTOCOL_VERSION!r}]")
+        if messages.META_CLIENT_CAPABILITIES not in meta:
+            raise McpError(errors.INVALID_PARAMS, f"Missing _meta[{messages.META_CLIENT_CAPABILITIES!r}]")
+        if body_version != version:
+            raise McpError(
+                errors.HEADER_MISMATCH,
+                f"Header mismatch: MCP-Protocol-Version {version!r} differs from _meta {body_version!r}",
+            )
+        if version not in MODERN_VERSIONS:
+            raise McpError(
+                errors.UNSUPPORTED_PROTOCOL_VERSION,
+                "Unsupported protocol version",
+                {"supported": list(MODERN_VERSIONS), "requested": version},
+            )
+        method = message.method
+        assert isinstance(method, str)
+        http_headers.check_method(request.headers, method)
+        if self.dispatcher.method_era(method) in (False, Era.LEGACY):
+            raise McpError(errors.METHOD_NOT_FOUND, f"Method not found: {method}")
+        http_headers.check_name(request.headers, method, view)
+        if method == "tools/call" and view.name is not None:
+            mirrored = self._mirrored_for(view.name)
+            if mirrored:
+                http_headers.check_parameters(request.headers, mirrored, view.arguments or {})
+        return view.uri if method == "resources/read" else view.name
+
+    def _mirrored_for(self, tool_name: str) -> list[tuple[tuple[str, ...], str]]:
+        tool = self.app.tools.get(tool_name)
+        if tool is None:
+            return []
+        cached = self._mirrored.get(tool_name)
+        if cached is None or cached[0] is not tool:
+            cached = (tool, http_headers.mirrored_parameters(tool.signature.input_schema))
+            self._mirrored[tool_name] = cached  # type: ignore[assignment]
+        return cached[1]
+
+    # -- legacy (2025-03-26 .. 2025-11-25) -------------------------------------------------
+
+    def _session_of(self, request: Request) -> tuple[HttpSession | None, McpError | None, int]:
+        session_id = request.headers.get("mcp-session-id")
+        if session_id is None:
+            return None, McpError(errors.INVALID_REQUEST, "Bad request: missing Mcp-Session-Id header"), 400
+        session = self.sessions.get(session_id)
+        if session is None:
+            return None, McpError(errors.NOT_INITIALIZED, "Session not found"), 404
+        return session, None, 200
+
+    async def _post_legacy(self, request: Request, responder: Responder, version: str | None) -> None:
+        mode = self._response_mode(request)
+        if mode is None:
+            await self._error(
+                responder,
+                406,
+                None,
+                McpError(
+                    errors.INVALID_REQUEST, "Not acceptable: accept application/json and text/event-stream"
+                ),
+            )
+            return
+        try:
+            message = messages.decode_message(request.body)
+        except McpError as error:
+            await self._error(responder, 400, None, error)
+            return
+        single = message if isinstance(message, Envelope) else None
+        if single is not None and single.method == "initialize":
+            await self._initialize(request, responder, single, mode)
+            return
+        session, error, status = self._session_of(request)
+        if session is None:
+            if single is not None and single.is_request and _is_modern_body(single):
+                error, status = (
+                    McpError(
+                        errors.HEADER_MISMATCH, "Header mismatch: the MCP-Protocol-Version header is required"
+                    ),
+                    400,
+                )
+            assert error is not None
+            await self._error(
+                responder, status, single.id if single is not None and single.is_request else None, error
+            )
+            return
+        effective = version or DEFAULT_HTTP_VERSION
+        if isinstance(message, list) and not allows_batches(
+            session.state.protocol_version if version is None else effective
+        ):
+            await self._error(
+                responder,
+                400,
+                None,
+                McpError(
+                    errors.INVALID_REQUEST, f"Batches are not supported in protocol version {effective}"
+                ),
+            )
+            return
+        reply = Reply(responder, mode, [], session)
+        if isinstance(message, list):
+            answer = await self.dispatcher.dispatch_batch(message, session.peer, reply.send)
+        else:
+            answer = await self.dispatcher.dispatch(message, session.peer, reply.send)
+        await reply.finish(answer)
+
+    async def _initialize(self, request: Request, responder: Responder, message: Envelope, mode: str) -> None:
+        if self.sessions.full:
+            error = McpError(errors.SERVER_OVERLOADED, "Too many sessions; try again later")
+            await self._error(responder, 503, message.id, error, [(b"retry-after", self._retry_after)])
+            return
+        peer = Peer(send=_discard)
+        answer = await self.dispatcher.dispatch(message, peer)
+        headers: Headers = []
+        if peer.session is not None:
+            session = self.sessions.adopt(peer.session)
+            headers.append((b"mcp-session-id", session.id.encode()))
+        await responder.respond(200, headers + JSON, answer or b"")
+
+    async def _get(self, request: Request, responder: Responder) -> None:
+        _, sse_ok = _accepts(request)
+        if not sse_ok or "text/event-stream" not in request.headers.get("accept", "text/event-stream"):
+            await self._error(
+                responder,
+                406,
+                None,
+                McpError(errors.INVALID_REQUEST, "Not acceptable: the GET stream is text/event-stream"),
+            )
+            return
+        session, error, status = self._session_of(request)
+        if session is None:
+            assert error is not None
+            await self._error(responder, status, None, error)
+            return
+        stream, after = session.standalone, None
+        last = request.headers.get("last-event-id")
+        if last is not None:
+            position = sse.parse_event_id(last)
+            if position is not None and position[0] in session.streams:
+                stream, after = session.streams[position[0]], position[1]
+        if stream is session.standalone:
+            if session.reader_attached:
+                await self._error(
+                    responder,
+                    409,
+                    None,
+                    McpError(errors.INVALID_REQUEST, "Conflict: this session's GET stream is already open"),
+                )
+                return
+            session.reader_attached = True
+        try:
+            await responder.start_stream(200, SSE)
+            await responder.guard(lambda: self._relay(stream, after, responder))
+            if not responder.done and stream.closed:
+                await responder.end_stream()
+        finally:
+            if stream is session.standalone:
+                session.reader_attached = False
+
+    async def _relay(self, stream: sse.EventStream, after: int | None, responder: Responder) -> None:
+        """Copy a stream's events to the client, with keep-alive comments while it is quiet."""
+        events = stream.follow(stream.sequence if after is None else after)
+        while True:
+            with trio.move_on_after(self.settings.sse_ping_interval) as quiet:
+                chunk = await anext(events, None)
+                if chunk is None:
+                    return
+                await responder.send_chunk(chunk)
+            if quiet.cancelled_caught:
+                await responder.send_chunk(sse.KEEP_ALIVE)
+
+    async def _delete(self, request: Request, responder: Responder) -> None:
+        session, error, status = self._session_of(request)
+        if session is None:
+            assert error is not None
+            await self._error(responder, status, None, error)
+            return
+        self.sessions.delete(session.id)
+        await responder.respond(200, [])
+
+
+async def _discard(data: bytes) -> None:
+    """Where messages go that have no stream to travel on."""
+
+
+def _is_modern_body(message: Envelope) -> bool:
+    try:
+        view = _decode_header_view(message.params) if message.params is not UNSET else None
+    except msgspec.DecodeError:
+        return False
+    return bool(view and view.meta and messages.META_PROTOCOL_VERSION in view.meta)

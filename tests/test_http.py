@@ -306,3 +306,52 @@ async def test_pipelining_chunked_and_continue(serve):
     assert interim.startswith(b"HTTP/1.1 100 Continue")
     await connection.send(body)
     assert (await connection.read_response()).json()["id"] == 4
+
+
+async def test_accept_and_version_headers(serve):
+    port = await serve()
+    refused = await post(port, INIT, Accept="text/html")
+    assert refused.status == 406
+    unknown_version = await post(port, INIT, **{"MCP-Protocol-Version": "1999-01-01"})
+    assert unknown_version.status == 400
+    session = await initialize(port, "2025-03-26")
+    batch = [{"jsonrpc": "2.0", "id": 7, "method": "ping"}, {"jsonrpc": "2.0", "id": 8, "method": "ping"}]
+    # No MCP-Protocol-Version header means 2025-03-26, the one version with batches.
+    answered = await post(port, batch, session=session)
+    assert sorted(a["id"] for a in answered.json()) == [7, 8]
+    newer = await initialize(port, "2025-06-18")
+    refused_batch = await post(port, batch, session=newer, **{"MCP-Protocol-Version": "2025-06-18"})
+    assert refused_batch.status == 400
+
+
+@pytest.mark.parametrize("mode", ["json", "sse"])
+async def test_response_mode_setting(serve, mode):
+    port = await serve(response_mode=mode)
+    session = await initialize(port)
+    call = {
+        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "test_tool_with_progress", "_meta": {"progressToken": "p"}},
+    }  # fmt: skip
+    answer = await post(port, call, session=session)
+    if mode == "json":
+        assert answer.headers["content-type"] == "application/json" and answer.json()["id"] == 2
+    else:
+        assert answer.headers["content-type"] == "text/event-stream"
+        assert answer.events()[-1]["id"] == 2
+    plain = await post(port, {"jsonrpc": "2.0", "id": 3, "method": "ping"}, session=session)
+    expected = "application/json" if mode == "json" else "text/event-stream"
+    assert plain.headers["content-type"] == expected
+
+
+async def test_valid_requests_before_garbage_are_answered_first(serve):
+    port = await serve()
+    session = await initialize(port)
+    body = msgspec.json.encode({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    connection = await RawConnection.open(port)
+    await connection.send(
+        post_head(f"Mcp-Session-Id: {session}", f"Content-Length: {len(body)}")
+        + body
+        + b"\x00GARBAGE\r\n\r\n"
+    )
+    assert (await connection.read_response()).json()["id"] == 1
+    assert (await connection.read_response()).status == 400

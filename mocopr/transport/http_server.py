@@ -134,6 +134,8 @@ class Connection:
         try:
             self.pending.extend(self.parser.feed(data))
         except HttpError as error:
+            # Requests completed before the bad bytes are answered first, then the error.
+            self.pending.extend(error.requests)
             self._error = error
         if was_idle and self.parser.in_request:
             self._request_deadline = trio.current_time() + self.settings.request_timeout

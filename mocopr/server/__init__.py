@@ -1,0 +1,1 @@
+"""The multiprocess server: supervisor, acceptor, configuration, systemd glue."""

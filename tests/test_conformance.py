@@ -36,8 +36,8 @@ RUNS = {
 @pytest.fixture(scope="module")
 def server_url():
     assert Path(SUITE).is_file(), f"the conformance suite is not installed at {SUITE}; run `make test`"
-    with running_server() as url:
-        yield url.replace("127.0.0.1", "localhost")
+    with running_server() as server:
+        yield server.url.replace("127.0.0.1", "localhost")
 
 
 @pytest.mark.timeout(600)

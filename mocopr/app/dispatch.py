@@ -11,6 +11,7 @@ without one it belongs to the peer's legacy session.
 import inspect
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,10 @@ class Dispatcher:
         self.app = app
         self._server_meta = {messages.META_SERVER_INFO: app.server_info}
         self._closing = trio.Event()
+        #: Starts every legacy session id, so a multiprocess server can tell which worker owns one.
+        self.session_prefix = ""
+        #: Told of every answered request: method, outcome (ok, error, cancelled), nanoseconds.
+        self.observer: Callable[[str, str, int], None] | None = None
         m = messages
         self._methods: dict[str, Method] = {
             "tools/call": Method(self._call_tool, m.CallToolParams),
@@ -110,14 +115,19 @@ class Dispatcher:
     async def answer(self, message: Envelope, peer: Peer, send: Send | None = None) -> bytes | None:
         """Answer one request; None if the client cancelled it first."""
         request_id = message.id
+        started = time.perf_counter_ns()
+        answer = None
         with trio.CancelScope() as scope:
             peer.inflight[request_id] = scope
             try:
-                return await self.handle_request(message, peer, send or peer.send)
+                answer = await self.handle_request(message, peer, send or peer.send)
             finally:
                 if peer.inflight.get(request_id) is scope:
                     del peer.inflight[request_id]
-        return None
+        if self.observer is not None:
+            outcome = "cancelled" if answer is None else "error" if messages.error_code(answer) else "ok"
+            self.observer(message.method, outcome, time.perf_counter_ns() - started)  # type: ignore[arg-type]
+        return answer
 
     def notify(self, message: Envelope, peer: Peer) -> None:
         """Act on a notification from the client; notifications are never answered."""
@@ -267,7 +277,7 @@ class Dispatcher:
     async def _initialize(self, exchange: Exchange, params: messages.InitializeParams) -> Any:
         version = negotiate_legacy(params.protocolVersion)
         session = LegacySession(
-            id=secrets.token_urlsafe(24),
+            id=self.session_prefix + secrets.token_urlsafe(24),
             protocol_version=version,
             client_capabilities=params.capabilities,
             client_info=params.clientInfo,

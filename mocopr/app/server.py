@@ -76,6 +76,10 @@ class McpServer:
         self.state_sealer = StateSealer(state_key or (bytes.fromhex(env_key) if env_key else new_key()))
         self._serving = False
 
+    def use_state_key(self, key: bytes) -> None:
+        """Sign modern ``requestState`` with ``key``: the same in every process serving the app."""
+        self.state_sealer = StateSealer(key)
+
     # -- changes --------------------------------------------------------------------------
 
     def _publish(self, kind: str) -> None:

@@ -48,20 +48,24 @@ class Responder:
         self.streaming = False
         self.done = False
 
+    async def write(self, data: bytes) -> None:
+        """Raw bytes of the response to the client."""
+        await self._connection.write(data)
+
     async def respond(self, status: int, headers: Headers, body: bytes = b"") -> None:
         self.done = True
-        await self._connection.write(http1.render_response(status, headers, body, keep_alive=self.keep_alive))
+        await self.write(http1.render_response(status, headers, body, keep_alive=self.keep_alive))
 
     async def start_stream(self, status: int, headers: Headers) -> None:
         self.streaming = True
-        await self._connection.write(http1.render_stream_head(status, headers, keep_alive=self.keep_alive))
+        await self.write(http1.render_stream_head(status, headers, keep_alive=self.keep_alive))
 
     async def send_chunk(self, data: bytes) -> None:
-        await self._connection.write(http1.render_chunk(data))
+        await self.write(http1.render_chunk(data))
 
     async def end_stream(self) -> None:
         self.done = True
-        await self._connection.write(http1.LAST_CHUNK)
+        await self.write(http1.LAST_CHUNK)
 
     async def guard(self, handler: Callable[[], Awaitable[T]]) -> T | None:
         """Run ``handler``, cancelled if the client disconnects first (then None)."""
@@ -81,14 +85,23 @@ class Connection:
     or keep-alive's while idle): both save work on every request.
     """
 
-    def __init__(self, sock: trio.socket.SocketType, settings: HttpSettings, limits: http1.Limits) -> None:
+    def __init__(
+        self,
+        sock: trio.socket.SocketType,
+        settings: HttpSettings,
+        limits: http1.Limits,
+        refused: Callable[[int], None] | None = None,
+    ) -> None:
         self.sock = sock
+        self._refused = refused
         self.fd = sock.fileno()
         self._writes = 0
         self.settings = settings
         self.parser = http1.Http1Connection(limits)
         self.pending: deque[Request] = deque()
         self.closed = False
+        #: Between requests, with none of the next one received: safe to close when draining.
+        self.idle = True
         self.timer = trio.CancelScope()
         self._error: HttpError | None = None
         self._request_deadline = 0.0
@@ -175,6 +188,8 @@ class Connection:
             await self._refuse(HttpError(408, "Request timeout"))
 
     async def _refuse(self, error: HttpError) -> None:
+        if self._refused is not None:
+            self._refused(error.status)
         body = error.message.encode() + b"\n"
         headers = [(b"content-type", b"text/plain; charset=utf-8")]
         with contextlib.suppress(ClientGone):
@@ -184,20 +199,65 @@ class Connection:
 Handler = Callable[[Request, Responder], Awaitable[None]]
 
 
+class ConnectionTracker:
+    """The connections a process serves, so that it can drain them: idle ones
+    close at once, busy ones after the answer they are writing."""
+
+    def __init__(self) -> None:
+        self.connections: set[Connection] = set()
+        self.draining = False
+        self._empty = trio.Event()
+
+    def __len__(self) -> int:
+        return len(self.connections)
+
+    def add(self, connection: Connection) -> None:
+        self.connections.add(connection)
+
+    def discard(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        if not self.connections:
+            self._empty.set()
+            self._empty = trio.Event()
+
+    def drain(self) -> None:
+        self.draining = True
+        for connection in self.connections:
+            if connection.idle and not connection.parser.in_request:
+                connection.timer.cancel()
+
+    async def wait_empty(self) -> None:
+        while self.connections:
+            await self._empty.wait()
+
+
 async def serve_connection(
-    sock: trio.socket.SocketType, handler: Handler, settings: HttpSettings, limits: http1.Limits
+    sock: trio.socket.SocketType,
+    handler: Handler,
+    settings: HttpSettings,
+    limits: http1.Limits,
+    tracker: ConnectionTracker | None = None,
+    refused: Callable[[int], None] | None = None,
 ) -> None:
-    """Serve requests on one connection until either side closes it or a deadline passes."""
-    connection = Connection(sock, settings, limits)
+    """Serve requests on one connection until either side closes it or a deadline passes.
+    ``refused`` hears the status of every request the connection layer turns away."""
+    connection = Connection(sock, settings, limits, refused)
+    if tracker is not None:
+        tracker.add(connection)
     try:
         with connection.timer:
             while True:
                 request = await connection.next_request()
                 if request is None:
                     return
-                responder = Responder(connection, request.keep_alive)
+                connection.idle = False
+                draining = tracker is not None and tracker.draining
+                responder = Responder(connection, request.keep_alive and not draining)
                 await handler(request, responder)
-                if not responder.done or not request.keep_alive or connection.closed:
+                if not responder.done or not responder.keep_alive or connection.closed:
+                    return
+                connection.idle = True
+                if tracker is not None and tracker.draining:
                     return
         if connection.timer.cancelled_caught:
             with trio.move_on_after(1):
@@ -205,6 +265,8 @@ async def serve_connection(
     except ClientGone:
         return
     finally:
+        if tracker is not None:
+            tracker.discard(connection)
         sock.close()
 
 

@@ -12,7 +12,8 @@ SSE stream, so the common case pays for no streaming at all.
 """
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import msgspec
 import trio
@@ -67,6 +68,14 @@ class _HeaderView(msgspec.Struct, gc=False):
 
 
 _decode_header_view = msgspec.json.Decoder(_HeaderView).decode
+
+
+class SessionRouter(Protocol):
+    """Reaches the legacy sessions that other processes own (see mocopr.workers.forwarding)."""
+
+    def owner_of(self, session_id: str) -> int | None: ...
+
+    async def forward(self, owner: int, request: Request, responder: Responder) -> None: ...
 
 
 class Reply:
@@ -146,6 +155,10 @@ class StreamableHttpEndpoint:
         self.guard = HostGuard(settings.host, settings.allowed_hosts, settings.allowed_origins)
         self._retry_after = str(settings.retry_after).encode()
         self._mirrored: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        #: Where sessions owned by other worker processes are reached; None in one process.
+        self.router: SessionRouter | None = None
+        #: Told the reason of every request refused here for a limit (``sessions``).
+        self.on_reject: Callable[[str], None] | None = None
 
     async def handle(self, request: Request, responder: Responder) -> None:
         if request.path != self.settings.endpoint:
@@ -166,6 +179,11 @@ class StreamableHttpEndpoint:
             return
         version = request.headers.get("mcp-protocol-version")
         modern = version is not None and version not in LEGACY_VERSIONS
+        if not modern and self.router is not None:
+            owner = self.router.owner_of(request.headers.get("mcp-session-id", ""))
+            if owner is not None:
+                await self.router.forward(owner, request, responder)
+                return
         if request.method == "POST":
             await (
                 self._post_modern(request, responder, version)
@@ -373,6 +391,8 @@ class StreamableHttpEndpoint:
 
     async def _initialize(self, request: Request, responder: Responder, message: Envelope, mode: str) -> None:
         if self.sessions.full:
+            if self.on_reject is not None:
+                self.on_reject("sessions")
             error = McpError(errors.SERVER_OVERLOADED, "Too many sessions; try again later")
             await self._error(responder, 503, message.id, error, [(b"retry-after", self._retry_after)])
             return

@@ -102,3 +102,28 @@ def code_review(code: str, language: str = "python") -> str:
 def complete(ref, argument, context):
     choices = ["python", "pascal", "perl", "rust"]
     return [c for c in choices if c.startswith(argument.value)]
+
+
+@app.tool()
+def whoami() -> int:
+    """The process id of the worker answering (for tests of the multiprocess runtime)."""
+    import os
+
+    return os.getpid()
+
+
+@app.tool()
+def block(seconds: float) -> str:
+    """Block the worker's event loop (a stuck worker, for tests of the supervisor)."""
+    import time
+
+    time.sleep(seconds)
+    return "unblocked"
+
+
+@app.tool()
+def die(code: int = 3) -> str:
+    """End the worker process at once (a crashing worker, for tests of the supervisor)."""
+    import os
+
+    os._exit(code)

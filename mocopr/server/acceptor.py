@@ -1,0 +1,183 @@
+"""The acceptor process: accept connections, pick the least-loaded live worker,
+hand the socket over (SCM_RIGHTS on that worker's socketpair), close its copy.
+
+It holds no connection longer than the hand-over, so it can die and come back
+without losing one: the listening sockets belong to the supervisor, and a
+connection not yet accepted waits in the kernel's backlog. At the global
+connection limit it stops accepting (or, if so configured, answers 503).
+"""
+
+import contextlib
+import logging
+import signal
+import socket
+import time
+from dataclasses import dataclass
+
+import trio
+
+from mocopr.ipc.control import ControlChannel
+from mocopr.ipc.load_table import READY, LoadTable
+from mocopr.protocol import errors, messages
+from mocopr.protocol.errors import McpError
+from mocopr.server.config import Config
+from mocopr.transport import http1
+
+log = logging.getLogger("mocopr.acceptor")
+
+#: How often to look again at the load table while at the connection limit.
+LIMIT_POLL = 0.005
+_FULL = messages.encode_error(None, McpError(errors.SERVER_OVERLOADED, "Too many connections; retry later"))
+
+
+@dataclass(eq=False)
+class WorkerLink:
+    """The acceptor's end of one worker's socketpair, and what it sent down it."""
+
+    slot: int
+    generation: int
+    channel: ControlChannel
+    #: Connections sent since this acceptor learnt of the worker, and the worker's
+    #: adoption count then: their difference with its count now is what is in transit.
+    sent: int = 0
+    adopted_at_start: int = 0
+    dead: bool = False
+
+
+class Acceptor:
+    def __init__(self, config: Config, listen_fds: list[int], supervisor_fd: int, table: LoadTable) -> None:
+        self.config = config
+        self.table = table
+        self.listeners = [trio.socket.from_stdlib_socket(socket.socket(fileno=fd)) for fd in listen_fds]
+        self.supervisor = ControlChannel(socket.socket(fileno=supervisor_fd))
+        self.workers: dict[int, WorkerLink] = {}
+        self.stale_ns = int(config.server.heartbeat_timeout * 1e9)
+        self._retry_after = str(config.http.retry_after).encode()
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            for listener in self.listeners:
+                nursery.start_soon(self._accept_forever, listener)
+            nursery.start_soon(self._stop_on_sigterm, nursery.cancel_scope)
+            await self._obey_supervisor()
+            nursery.cancel_scope.cancel()
+        self.supervisor.close()
+        for link in self.workers.values():
+            link.channel.close()
+
+    async def _stop_on_sigterm(self, scope: trio.CancelScope) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM) as signals:
+            async for _ in signals:
+                scope.cancel()
+                return
+
+    async def _obey_supervisor(self) -> None:
+        """Learn workers as they come and go; return when told to stop (or orphaned)."""
+        while True:
+            try:
+                message, fds = await self.supervisor.receive()
+            except EOFError:
+                return
+            op = message.get("op")
+            if op == "worker" and fds:
+                self._learn(message["slot"], message["generation"], fds[0])
+            elif op == "forget":
+                self._forget(message["slot"])
+            elif op == "stop":
+                return
+
+    def _learn(self, slot: int, generation: int, fd: int) -> None:
+        self._forget(slot)
+        record = self.table.slot(slot)
+        adopted = record.total_connections if record.generation == generation else 0
+        channel = ControlChannel(socket.socket(fileno=fd))
+        self.workers[slot] = WorkerLink(slot, generation, channel, adopted_at_start=adopted)
+
+    def _forget(self, slot: int) -> None:
+        link = self.workers.pop(slot, None)
+        if link is not None:
+            link.channel.close()
+
+    def _in_transit(self, link: WorkerLink) -> int:
+        record = self.table.slot(link.slot)
+        adopted = (
+            record.total_connections - link.adopted_at_start if record.generation == link.generation else 0
+        )
+        return max(0, link.sent - adopted)
+
+    def live_connections(self) -> int:
+        """Connections open on every worker, counting those handed over but not yet adopted."""
+        return sum(
+            self.table.slot(link.slot).live_connections + self._in_transit(link)
+            for link in self.workers.values()
+        )
+
+    def choose(self) -> WorkerLink | None:
+        """The live, ready worker with the fewest connections (ties: fewest handed over)."""
+        now = time.monotonic_ns()
+        best: WorkerLink | None = None
+        best_load = (0, 0)
+        for link in self.workers.values():
+            record = self.table.slot(link.slot)
+            if link.dead or record.state != READY or record.generation != link.generation:
+                continue
+            if now - record.heartbeat_ns > self.stale_ns:
+                continue
+            load = (record.live_connections + self._in_transit(link), link.sent)
+            if best is None or load < best_load:
+                best, best_load = link, load
+        return best
+
+    async def _accept_forever(self, listener: trio.socket.SocketType) -> None:
+        limit = self.config.server.max_connections
+        reject = self.config.server.accept_overflow == "reject"
+        while True:
+            # With no worker ready (starting, or all replaced at once) connections wait in the backlog.
+            while self.choose() is None or (not reject and self.live_connections() >= limit):
+                await trio.sleep(LIMIT_POLL)
+            sock, _ = await listener.accept()
+            with sock:
+                if reject and self.live_connections() >= limit:
+                    await self._refuse(sock)
+                else:
+                    await self._hand_over(sock)
+
+    async def _hand_over(self, sock: trio.socket.SocketType) -> None:
+        """Give the connection to a worker; if the chosen one turns out dead, to another,
+        waiting (as long as a worker takes to boot) for one if none is left."""
+        deadline = trio.current_time() + self.config.server.worker_boot_timeout
+        while True:
+            link = self.choose()
+            if link is None:
+                if trio.current_time() > deadline:
+                    await self._refuse(sock)
+                    return
+                await trio.sleep(LIMIT_POLL)
+                continue
+            try:
+                await link.channel.send({"op": "conn"}, [sock.fileno()])
+            except OSError:
+                link.dead = True
+                continue
+            link.sent += 1
+            return
+
+    async def _refuse(self, sock: trio.socket.SocketType) -> None:
+        """Answer 503 and close: over the limit in reject mode, or with no live worker."""
+        headers = [(b"retry-after", self._retry_after), (b"content-type", b"application/json")]
+        response = http1.render_response(503, headers, _FULL, keep_alive=False)
+        with trio.move_on_after(1), contextlib.suppress(OSError):
+            await sock.send(response)
+
+
+def run_acceptor(
+    config: Config, listen_fds: list[int], supervisor_fd: int, table_name: str, slots: int
+) -> None:
+    """The acceptor process's main."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    table = LoadTable.attach(table_name, slots)
+    try:
+        trio.run(Acceptor(config, listen_fds, supervisor_fd, table).run)
+    finally:
+        table.close()

@@ -1,0 +1,1 @@
+"""The worker process: adopt connections handed over by the acceptor, serve them, heartbeat, drain."""

@@ -1,0 +1,196 @@
+"""A worker process: one trio loop, pinned to one CPU, serving the connections
+the acceptor hands it over its socketpair, until the supervisor tells it to drain.
+
+The data path of a request never leaves this process: adopt the socket, parse
+HTTP, dispatch, answer. The worker keeps its own load-table slot current
+(heartbeat, connections, requests in flight) for the acceptor and supervisor.
+"""
+
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+
+import trio
+
+from mocopr.ipc.control import ControlChannel
+from mocopr.ipc.load_table import DRAINING, READY, LoadTable, Slot
+from mocopr.ipc.ring import Ring
+from mocopr.loader import load_app
+from mocopr.server.config import Config
+from mocopr.server.metrics import STATUS_REASONS, MetricsTable
+from mocopr.transport.http_server import ConnectionTracker, limits_of, serve_connection
+from mocopr.transport.streamable_http import StreamableHttpEndpoint
+from mocopr.workers.forwarding import Router
+from mocopr.workers.limits import InflightLimiter
+
+log = logging.getLogger("mocopr.worker")
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What the supervisor tells a worker when it starts it."""
+
+    slot: int
+    generation: int
+    cpu: int | None
+    acceptor_fd: int
+    supervisor_fd: int
+    table_name: str
+    table_slots: int
+    metrics_name: str
+    #: (source slot, target slot, name, data eventfd, space eventfd) of each ring to or from this worker.
+    rings: list[tuple[int, int, str, int, int]]
+
+
+class Worker:
+    def __init__(self, spec: WorkerSpec, config: Config) -> None:
+        self.spec = spec
+        self.config = config
+        self.tracker = ConnectionTracker()
+        self.table = LoadTable.attach(spec.table_name, spec.table_slots)
+        self.slot: Slot = self.table.slot(spec.slot)
+        self.metrics = MetricsTable.attach(spec.metrics_name, spec.table_slots)
+        self.recorder = self.metrics.recorder(spec.slot)
+        app = load_app(config.app)
+        if config.server.state_key:
+            app.use_state_key(bytes.fromhex(config.server.state_key))
+        self.settings = config.http_settings()
+        self.endpoint = StreamableHttpEndpoint(app, self.settings)
+        self.endpoint.dispatcher.observer = self.recorder.observe
+        self.endpoint.on_reject = self.recorder.reject
+        self.handler = InflightLimiter(
+            self.endpoint.handle,
+            self.slot,
+            self.recorder,
+            config.server.max_inflight_per_worker,
+            self.settings.retry_after,
+        )
+        self.limits = limits_of(self.settings)
+        rings = {
+            (source, target): Ring.attach(name, data_fd, space_fd)
+            for source, target, name, data_fd, space_fd in spec.rings
+        }
+        self.rings = list(rings.values())
+        self.router = Router(
+            spec.slot,
+            outbound={target: ring for (source, target), ring in rings.items() if source == spec.slot},
+            inbound={source: ring for (source, target), ring in rings.items() if target == spec.slot},
+            handle=self.handler,
+            changes=app.changes,
+            alive=self._alive,
+        )
+        self.endpoint.router = self.router
+        self.endpoint.dispatcher.session_prefix = self.router.session_prefix
+
+    async def run(self) -> None:
+        slot, spec = self.slot, self.spec
+        slot.pid = os.getpid()
+        slot.generation = spec.generation
+        slot.cpu = -1 if spec.cpu is None else spec.cpu
+        slot.started_ns = time.monotonic_ns()
+        slot.heartbeat_ns = time.monotonic_ns()
+        self.endpoint.app.start_serving()
+        acceptor = ControlChannel(socket.socket(fileno=spec.acceptor_fd))
+        supervisor = ControlChannel(socket.socket(fileno=spec.supervisor_fd))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._heartbeat)
+            nursery.start_soon(self.router.run)
+            nursery.start_soon(self.endpoint.sessions.reap_forever)
+            adopting = trio.CancelScope()
+            nursery.start_soon(self._adopt_connections, acceptor, nursery, adopting)
+            slot.state = READY
+            log.info("worker %d (pid %d) ready on cpu %s", spec.slot, os.getpid(), spec.cpu)
+            await self._wait_for_drain(supervisor)
+            slot.state = DRAINING
+            adopting.cancel()
+            await self._drain()
+            nursery.cancel_scope.cancel()
+        acceptor.close()
+        supervisor.close()
+        for ring in self.rings:
+            ring.close()
+        self.table.close()
+        self.metrics.close()
+
+    async def _adopt_connections(
+        self, channel: ControlChannel, nursery: trio.Nursery, adopting: trio.CancelScope
+    ) -> None:
+        with adopting:
+            while True:
+                try:
+                    _, fds = await channel.receive()
+                except EOFError:
+                    return
+                for fd in fds:
+                    sock = trio.socket.from_stdlib_socket(socket.socket(fileno=fd))
+                    nursery.start_soon(self._serve, sock)
+
+    async def _serve(self, sock: trio.socket.SocketType) -> None:
+        slot = self.slot
+        slot.live_connections += 1
+        slot.total_connections += 1
+        try:
+            await serve_connection(
+                sock, self.handler, self.settings, self.limits, self.tracker, self._refused
+            )
+        finally:
+            slot.live_connections -= 1
+
+    def _refused(self, status: int) -> None:
+        self.recorder.reject(STATUS_REASONS.get(status, "bad_request"))
+
+    def _alive(self, slot: int) -> bool:
+        """Whether a worker is serving in ``slot`` (sessions of a dead one are gone)."""
+        return self.table.slot(slot).state in (READY, DRAINING)
+
+    async def _heartbeat(self) -> None:
+        interval = self.config.server.heartbeat_interval
+        while True:
+            self.slot.heartbeat_ns = time.monotonic_ns()
+            await trio.sleep(interval)
+
+    async def _wait_for_drain(self, supervisor: ControlChannel) -> None:
+        """Until the supervisor says drain or stop, goes away, or SIGTERM arrives."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._on_sigterm, nursery.cancel_scope)
+            while True:
+                try:
+                    message, _ = await supervisor.receive()
+                except EOFError:
+                    log.warning("worker %d: supervisor went away; draining", self.spec.slot)
+                    break
+                if message.get("op") in ("drain", "stop"):
+                    break
+            nursery.cancel_scope.cancel()
+
+    async def _on_sigterm(self, scope: trio.CancelScope) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM) as signals:
+            async for _ in signals:
+                scope.cancel()
+                return
+
+    async def _drain(self) -> None:
+        """Stop taking connections, let requests in flight finish within the grace period."""
+        self.tracker.drain()
+        self.endpoint.dispatcher.close()
+        with trio.move_on_after(self.config.server.graceful_timeout) as grace:
+            await self.tracker.wait_empty()
+        if grace.cancelled_caught:
+            log.warning(
+                "worker %d: %d connections still open after the grace period",
+                self.spec.slot,
+                len(self.tracker),
+            )
+        self.endpoint.sessions.close_all()
+
+
+def run_worker(spec: WorkerSpec, config: Config) -> None:
+    """The worker process's main: pin, ignore the signals the supervisor handles, serve."""
+    if spec.cpu is not None and config.server.pin_workers:
+        os.sched_setaffinity(0, {spec.cpu})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    trio.run(Worker(spec, config).run)

@@ -106,28 +106,54 @@ class Dispatcher:
             return False
         return handler is not None and (handler.signature.is_async or handler.blocking)
 
+    def may_wait_message(self, message: Envelope) -> bool:
+        """:meth:`may_wait` for an undecoded request (its target is decoded on its own)."""
+        method = message.method
+        if method in ("tools/call", "prompts/get", "resources/read"):
+            try:
+                target = messages.decode_params(message.params, messages.TargetParams)
+            except McpError:
+                return False
+            return self.may_wait(method, target.uri if method == "resources/read" else target.name)
+        return self.may_wait(method, None)  # type: ignore[arg-type]
+
     def close(self) -> None:
         """Begin shutdown: open ``subscriptions/listen`` streams end gracefully."""
         self._closing.set()
 
     # -- messages from a transport -------------------------------------------------------
 
-    async def answer(self, message: Envelope, peer: Peer, send: Send | None = None) -> bytes | None:
-        """Answer one request; None if the client cancelled it first."""
-        request_id = message.id
+    async def answer(
+        self, message: Envelope, peer: Peer, send: Send | None = None, may_wait: bool | None = None
+    ) -> bytes | None:
+        """Answer one request; None if the client cancelled it first.
+
+        Only a request that may wait gets a cancel scope the client can cancel
+        (``notifications/cancelled``): one that runs straight through could not
+        be interrupted anyway, and the scope is a measurable share of its cost.
+        """
         started = time.perf_counter_ns()
-        answer = None
-        with trio.CancelScope() as scope:
-            peer.inflight[request_id] = scope
-            try:
-                answer = await self.handle_request(message, peer, send or peer.send)
-            finally:
-                if peer.inflight.get(request_id) is scope:
-                    del peer.inflight[request_id]
+        if may_wait is None:
+            may_wait = self.may_wait_message(message)
+        if may_wait:
+            answer = await self._cancellable(message, peer, send or peer.send)
+        else:
+            answer = await self.handle_request(message, peer, send or peer.send)
         if self.observer is not None:
             outcome = "cancelled" if answer is None else "error" if messages.error_code(answer) else "ok"
             self.observer(message.method, outcome, time.perf_counter_ns() - started)  # type: ignore[arg-type]
         return answer
+
+    async def _cancellable(self, message: Envelope, peer: Peer, send: Send) -> bytes | None:
+        request_id = message.id
+        with trio.CancelScope() as scope:
+            peer.inflight[request_id] = scope
+            try:
+                return await self.handle_request(message, peer, send)
+            finally:
+                if peer.inflight.get(request_id) is scope:
+                    del peer.inflight[request_id]
+        return None
 
     def notify(self, message: Envelope, peer: Peer) -> None:
         """Act on a notification from the client; notifications are never answered."""

@@ -97,6 +97,13 @@ class UriParams(Params, gc=False):
     uri: str = ""
 
 
+class TargetParams(msgspec.Struct, gc=False):
+    """Just the name or URI a request is about, read before it is dispatched."""
+
+    name: str | None = None
+    uri: str | None = None
+
+
 class InitializeParams(Params, gc=False):
     protocolVersion: str = ""
     capabilities: dict[str, Any] = field(default_factory=dict)

@@ -44,6 +44,8 @@ class StdioServer:
         self._receive = receive
         self._send = send
         self._write_lock = trio.StrictFIFOLock()
+        #: The descriptor behind ``send`` when it has one, for writes that need no wait.
+        self._fd: int | None = send.fileno() if isinstance(send, trio.lowlevel.FdStream) else None
         self.max_message_size = max_message_size
         self.shutdown_grace = shutdown_grace
         self.peer = Peer(send=self.write)
@@ -51,8 +53,28 @@ class StdioServer:
         self._running = 0
 
     async def write(self, data: bytes) -> None:
+        """Write one message. When no other write is under way and the pipe has
+        room, that is one non-blocking ``write`` with no wait; else the lock
+        keeps messages whole and in order."""
+        data += b"\n"
+        if self._fd is not None and not self._write_lock.locked():
+            try:
+                written = os.write(self._fd, data)
+            except BlockingIOError:
+                written = 0
+            if written == len(data):
+                return
+            data = data[written:]
+            # Nothing awaited since the check, so the lock is still free: take it before the
+            # rest goes out, so no other message can slip into the middle of this one.
+            self._write_lock.acquire_nowait()
+            try:
+                await self._send.send_all(data)
+            finally:
+                self._write_lock.release()
+            return
         async with self._write_lock:
-            await self._send.send_all(data + b"\n")
+            await self._send.send_all(data)
 
     async def serve(self, *, handle_signals: bool = False) -> None:
         self.app.start_serving()
@@ -84,7 +106,8 @@ class StdioServer:
                 continue
             if isinstance(message, list):
                 self._start(nursery, self.dispatcher.dispatch_batch, message)
-            elif message.is_request and message.method != "initialize":
+            elif message.is_request and self.dispatcher.may_wait_message(message):
+                # A handler that may wait runs in a task of its own, so it holds up nothing.
                 self._start(nursery, self.dispatcher.dispatch, message)
             else:
                 answer = await self.dispatcher.dispatch(message, self.peer)

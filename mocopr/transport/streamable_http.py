@@ -267,9 +267,9 @@ class StreamableHttpEndpoint:
         reply = Reply(responder, mode, [])
         peer = Peer(send=reply.send)
         if self.dispatcher.may_wait(message.method, target):  # type: ignore[arg-type]
-            answer = await responder.guard(lambda: self.dispatcher.answer(message, peer, reply.send))
+            answer = await responder.guard(lambda: self.dispatcher.answer(message, peer, reply.send, True))
         else:
-            answer = await self.dispatcher.answer(message, peer, reply.send)
+            answer = await self.dispatcher.answer(message, peer, reply.send, False)
         if answer is None:
             return
         await reply.finish(answer, _MODERN_STATUS.get(messages.error_code(answer), 200))

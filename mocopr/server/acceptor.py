@@ -21,6 +21,7 @@ from mocopr.ipc.load_table import READY, LoadTable
 from mocopr.protocol import errors, messages
 from mocopr.protocol.errors import McpError
 from mocopr.server.config import Config
+from mocopr.server.signals import cancel_on_signal
 from mocopr.transport import http1
 
 log = logging.getLogger("mocopr.acceptor")
@@ -58,18 +59,12 @@ class Acceptor:
         async with trio.open_nursery() as nursery:
             for listener in self.listeners:
                 nursery.start_soon(self._accept_forever, listener)
-            nursery.start_soon(self._stop_on_sigterm, nursery.cancel_scope)
+            nursery.start_soon(cancel_on_signal, nursery.cancel_scope)
             await self._obey_supervisor()
             nursery.cancel_scope.cancel()
         self.supervisor.close()
         for link in self.workers.values():
             link.channel.close()
-
-    async def _stop_on_sigterm(self, scope: trio.CancelScope) -> None:
-        with trio.open_signal_receiver(signal.SIGTERM) as signals:
-            async for _ in signals:
-                scope.cancel()
-                return
 
     async def _obey_supervisor(self) -> None:
         """Learn workers as they come and go; return when told to stop (or orphaned)."""

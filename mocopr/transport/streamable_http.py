@@ -225,25 +225,28 @@ class StreamableHttpEndpoint:
             return "sse"
         return mode
 
+    async def _read_post(self, request: Request, responder: Responder) -> tuple[str, Any] | None:
+        """The answer mode the client accepts and its decoded body; None once refused (406, 400)."""
+        mode = self._response_mode(request)
+        if mode is None:
+            error = McpError(
+                errors.INVALID_REQUEST, "Not acceptable: accept application/json or text/event-stream"
+            )
+            await self._error(responder, 406, None, error)
+            return None
+        try:
+            return mode, messages.decode_message(request.body)
+        except McpError as error:
+            await self._error(responder, 400, None, error)
+            return None
+
     # -- modern (2026-07-28) ---------------------------------------------------------------
 
     async def _post_modern(self, request: Request, responder: Responder, version: str) -> None:
-        mode = self._response_mode(request)
-        if mode is None:
-            await self._error(
-                responder,
-                406,
-                None,
-                McpError(
-                    errors.INVALID_REQUEST, "Not acceptable: accept application/json or text/event-stream"
-                ),
-            )
+        decoded = await self._read_post(request, responder)
+        if decoded is None:
             return
-        try:
-            message = messages.decode_message(request.body)
-        except McpError as error:
-            await self._error(responder, 400, None, error)
-            return
+        mode, message = decoded
         if isinstance(message, list):
             await self._error(
                 responder,
@@ -335,22 +338,10 @@ class StreamableHttpEndpoint:
         return session, None, 200
 
     async def _post_legacy(self, request: Request, responder: Responder, version: str | None) -> None:
-        mode = self._response_mode(request)
-        if mode is None:
-            await self._error(
-                responder,
-                406,
-                None,
-                McpError(
-                    errors.INVALID_REQUEST, "Not acceptable: accept application/json and text/event-stream"
-                ),
-            )
+        decoded = await self._read_post(request, responder)
+        if decoded is None:
             return
-        try:
-            message = messages.decode_message(request.body)
-        except McpError as error:
-            await self._error(responder, 400, None, error)
-            return
+        mode, message = decoded
         single = message if isinstance(message, Envelope) else None
         if single is not None and single.method == "initialize":
             await self._initialize(request, responder, single, mode)

@@ -21,6 +21,7 @@ from mocopr.ipc.ring import Ring
 from mocopr.loader import load_app
 from mocopr.server.config import Config
 from mocopr.server.metrics import STATUS_REASONS, MetricsTable
+from mocopr.server.signals import cancel_on_signal
 from mocopr.transport.http_server import ConnectionTracker, limits_of, serve_connection
 from mocopr.transport.streamable_http import StreamableHttpEndpoint
 from mocopr.workers.forwarding import Router
@@ -155,7 +156,7 @@ class Worker:
     async def _wait_for_drain(self, supervisor: ControlChannel) -> None:
         """Until the supervisor says drain or stop, goes away, or SIGTERM arrives."""
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._on_sigterm, nursery.cancel_scope)
+            nursery.start_soon(cancel_on_signal, nursery.cancel_scope)
             while True:
                 try:
                     message, _ = await supervisor.receive()
@@ -165,12 +166,6 @@ class Worker:
                 if message.get("op") in ("drain", "stop"):
                     break
             nursery.cancel_scope.cancel()
-
-    async def _on_sigterm(self, scope: trio.CancelScope) -> None:
-        with trio.open_signal_receiver(signal.SIGTERM) as signals:
-            async for _ in signals:
-                scope.cancel()
-                return
 
     async def _drain(self) -> None:
         """Stop taking connections, let requests in flight finish within the grace period."""

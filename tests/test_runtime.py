@@ -388,3 +388,60 @@ def test_check_config_command(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip().startswith("config error: http.max_body_size")
+
+
+async def test_per_worker_connection_limit(tmp_path):
+    config = write_config(tmp_path, "[server]\nmax_connections_per_worker = 2\n")
+    with running_server(APP, "--workers", "1", "--config", config, admin=True) as server:
+        holders = [ToolCaller(server.port) for _ in range(2)]
+        for holder in holders:
+            await holder.call("add", {"a": 1, "b": 1})
+        waiting = ToolCaller(server.port)
+        answered = trio.Event()
+
+        async def call_waiting():
+            await waiting.call("add", {"a": 2, "b": 2})
+            answered.set()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(call_waiting)
+            with trio.move_on_after(1.0):
+                await answered.wait()
+            assert not answered.is_set(), "a third connection went to a worker already at its limit"
+            await holders[0].close()
+            with trio.fail_after(10):
+                await answered.wait()
+        for caller in (*holders, waiting):
+            await caller.close()
+
+
+async def test_request_state_is_shared_by_every_worker():
+    """A modern multi round-trip request whose rounds land on different workers."""
+    with running_server(APP, "--workers", "2", admin=True) as server:
+        meta = {**MODERN_META, "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}
+        params = {"name": "ask_name", "arguments": {}, "_meta": meta}
+        for attempt in range(6):
+            first = await _post_once(
+                server.port, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+            )
+            (key,) = first["result"]["inputRequests"]
+            retry = {
+                **params, "requestState": first["result"]["requestState"],
+                "inputResponses": {key: {"action": "accept", "content": {"name": f"Ada{attempt}"}}},
+            }  # fmt: skip
+            done = await _post_once(
+                server.port, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": retry}
+            )
+            assert done["result"]["content"][0]["text"] == f"Hello, Ada{attempt}!"
+        report = await health(server)
+        assert all(worker["requests"] > 0 for worker in report["workers"]), "rounds should reach both workers"
+
+
+async def _post_once(port: int, message: dict) -> dict:
+    """One request on a connection of its own, so consecutive ones spread over the workers."""
+    connection = await RawConnection.open(port)
+    headers, body = mcp_post(message, modern=True)
+    await connection.request("POST", headers, body)
+    answer = (await connection.read_response()).json()
+    await connection.aclose()
+    return answer

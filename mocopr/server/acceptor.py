@@ -108,8 +108,10 @@ class Acceptor:
         )
 
     def choose(self) -> WorkerLink | None:
-        """The live, ready worker with the fewest connections (ties: fewest handed over)."""
+        """The live, ready worker with the fewest connections (ties: fewest handed over),
+        among those below the per-worker connection limit."""
         now = time.monotonic_ns()
+        per_worker = self.config.server.max_connections_per_worker
         best: WorkerLink | None = None
         best_load = (0, 0)
         for link in self.workers.values():
@@ -119,6 +121,8 @@ class Acceptor:
             if now - record.heartbeat_ns > self.stale_ns:
                 continue
             load = (record.live_connections + self._in_transit(link), link.sent)
+            if load[0] >= per_worker:
+                continue
             if best is None or load < best_load:
                 best, best_load = link, load
         return best

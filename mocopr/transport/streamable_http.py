@@ -58,13 +58,23 @@ _MODERN_STATUS = {
 }
 
 
-class _HeaderView(msgspec.Struct, gc=False):
-    """The parts of params that request headers mirror."""
+class _MetaView(msgspec.Struct, gc=False):
+    """Whether the required ``_meta`` fields are there; capabilities stay undecoded."""
 
-    meta: dict[str, Any] | None = msgspec.field(name="_meta", default=None)
+    protocol_version: str | None = msgspec.field(name=messages.META_PROTOCOL_VERSION, default=None)
+    client_capabilities: msgspec.Raw | None = msgspec.field(
+        name=messages.META_CLIENT_CAPABILITIES, default=None
+    )
+
+
+class _HeaderView(msgspec.Struct, gc=False):
+    """The parts of params that request headers mirror; arguments are decoded only
+    for a tool that mirrors some of them into headers."""
+
+    meta: _MetaView | None = msgspec.field(name="_meta", default=None)
     name: str | None = None
     uri: str | None = None
-    arguments: dict[str, Any] | None = None
+    arguments: msgspec.Raw | None = None
 
 
 _decode_header_view = msgspec.json.Decoder(_HeaderView).decode
@@ -288,10 +298,10 @@ class StreamableHttpEndpoint:
         meta = view.meta
         if meta is None:
             raise McpError(errors.INVALID_PARAMS, "Missing params._meta")
-        body_version = meta.get(messages.META_PROTOCOL_VERSION)
+        body_version = meta.protocol_version
         if body_version is None:
             raise McpError(errors.INVALID_PARAMS, f"Missing _meta[{messages.META_PROTOCOL_VERSION!r}]")
-        if messages.META_CLIENT_CAPABILITIES not in meta:
+        if meta.client_capabilities is None:
             raise McpError(errors.INVALID_PARAMS, f"Missing _meta[{messages.META_CLIENT_CAPABILITIES!r}]")
         if body_version != version:
             raise McpError(
@@ -313,7 +323,8 @@ class StreamableHttpEndpoint:
         if method == "tools/call" and view.name is not None:
             mirrored = self._mirrored_for(view.name)
             if mirrored:
-                http_headers.check_parameters(request.headers, mirrored, view.arguments or {})
+                arguments = msgspec.json.decode(view.arguments) if view.arguments is not None else {}
+                http_headers.check_parameters(request.headers, mirrored, arguments)
         return view.uri if method == "resources/read" else view.name
 
     def _mirrored_for(self, tool_name: str) -> list[tuple[tuple[str, ...], str]]:
@@ -466,4 +477,4 @@ def _is_modern_body(message: Envelope) -> bool:
         view = _decode_header_view(message.params) if message.params is not UNSET else None
     except msgspec.DecodeError:
         return False
-    return bool(view and view.meta and messages.META_PROTOCOL_VERSION in view.meta)
+    return bool(view and view.meta and view.meta.protocol_version is not None)

@@ -58,13 +58,15 @@ _MODERN_STATUS = {
 }
 
 
+_ABSENT = msgspec.Raw(b"")
+
+
 class _MetaView(msgspec.Struct, gc=False):
     """Whether the required ``_meta`` fields are there; capabilities stay undecoded."""
 
     protocol_version: str | None = msgspec.field(name=messages.META_PROTOCOL_VERSION, default=None)
-    client_capabilities: msgspec.Raw | None = msgspec.field(
-        name=messages.META_CLIENT_CAPABILITIES, default=None
-    )
+    #: Empty when absent (msgspec keeps a Raw out of unions).
+    client_capabilities: msgspec.Raw = msgspec.field(name=messages.META_CLIENT_CAPABILITIES, default=_ABSENT)
 
 
 class _HeaderView(msgspec.Struct, gc=False):
@@ -74,7 +76,7 @@ class _HeaderView(msgspec.Struct, gc=False):
     meta: _MetaView | None = msgspec.field(name="_meta", default=None)
     name: str | None = None
     uri: str | None = None
-    arguments: msgspec.Raw | None = None
+    arguments: msgspec.Raw = _ABSENT
 
 
 _decode_header_view = msgspec.json.Decoder(_HeaderView).decode
@@ -301,7 +303,7 @@ class StreamableHttpEndpoint:
         body_version = meta.protocol_version
         if body_version is None:
             raise McpError(errors.INVALID_PARAMS, f"Missing _meta[{messages.META_PROTOCOL_VERSION!r}]")
-        if meta.client_capabilities is None:
+        if not len(meta.client_capabilities):
             raise McpError(errors.INVALID_PARAMS, f"Missing _meta[{messages.META_CLIENT_CAPABILITIES!r}]")
         if body_version != version:
             raise McpError(
@@ -323,7 +325,7 @@ class StreamableHttpEndpoint:
         if method == "tools/call" and view.name is not None:
             mirrored = self._mirrored_for(view.name)
             if mirrored:
-                arguments = msgspec.json.decode(view.arguments) if view.arguments is not None else {}
+                arguments = msgspec.json.decode(view.arguments) if len(view.arguments) else {}
                 http_headers.check_parameters(request.headers, mirrored, arguments)
         return view.uri if method == "resources/read" else view.name
 

@@ -1,5 +1,5 @@
 """The ``mocopr`` command: ``serve`` (stdio, one HTTP process, or the multiprocess
-runtime) and ``check-config``."""
+runtime), ``check-config``, and ``loadtest`` (put an MCP server under load)."""
 
 import argparse
 import logging
@@ -12,6 +12,7 @@ import trio
 from mocopr import __version__
 from mocopr.app.server import McpServer
 from mocopr.loader import AppLoadError, load_app
+from mocopr.loadtest import cli as loadtest_cli
 from mocopr.server.config import Config, ConfigError, load_config
 from mocopr.transport.http_app import serve_http
 from mocopr.transport.http_settings import HttpSettings
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", help="stderr log level (default: info; warning with --stdio)")
     check = commands.add_parser("check-config", help="validate a config file and print the effective config")
     check.add_argument("file", metavar="FILE")
+    loadtest_cli.add_parser(commands)
     return parser
 
 
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check-config":
         return check_config(args.file)
+    if args.command == "loadtest":
+        return loadtest_cli.run(args)
     flags: dict[str, Any] = {
         "app": args.app,
         "server.bind": tuple(args.bind) if args.bind else None,

@@ -1,5 +1,6 @@
 """The command line: version, and one-line errors for an APP that cannot be loaded."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,15 @@ def test_module_path_is_the_current_directory(tmp_path):
         cwd=tmp_path, input=request, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 0 and done.stdout == '{"jsonrpc":"2.0","id":1,"result":{}}\n'
+
+
+def test_loadtest_command_against_a_real_server(tmp_path):
+    from tests.http_server import running_server
+
+    report = tmp_path / "report.json"
+    with running_server("tests/apps/sample.py:app", "--single-process") as server:
+        options = ["--clients", "4", "--duration", "2", "--processes", "1", "--quiet", "--json", str(report)]
+        done = run("loadtest", server.url, "--tool", "add", "--arguments", '{"a": 1, "b": 2}', *options)
+    assert done.returncode == 0, done.stderr
+    overall = json.loads(report.read_text())["overall"]
+    assert overall["ok"] > 0 and overall["ok"] == overall["requests"] and overall["errors"]["total"] == 0

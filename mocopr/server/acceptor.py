@@ -173,8 +173,8 @@ def run_acceptor(
     config: Config, listen_fds: list[int], supervisor_fd: int, table_name: str, slots: int
 ) -> None:
     """The acceptor process's main."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     table = LoadTable.attach(table_name, slots)
     try:
         trio.run(Acceptor(config, listen_fds, supervisor_fd, table).run)

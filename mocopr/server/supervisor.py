@@ -343,9 +343,8 @@ class Supervisor:
         if self.acceptor is not None:
             self.acceptor.expected_exit = True
             await self._tell(self.acceptor, {"op": "stop"})
-        for worker in self.workers.values():
-            worker.expected_exit = True
-            await self._tell(worker, {"op": "drain"})
+        for worker in list(self.workers.values()):
+            await self.drain(worker)
         with trio.move_on_after(self.config.server.graceful_timeout + KILL_MARGIN):
             while self._children_alive():
                 kind, value = await self._events.receive()
@@ -382,8 +381,7 @@ class Supervisor:
                 continue
             new = await self.spawn_worker()
             await self._wait_ready(new)
-            old.expected_exit = True
-            await self._tell(old, {"op": "drain"})
+            await self.drain(old)
             await self._tell_acceptor({"op": "forget", "slot": old.slot})
         old_acceptor = self.acceptor
         if old_acceptor is not None:
@@ -393,6 +391,16 @@ class Supervisor:
             await self._tell(old_acceptor, {"op": "stop"})
         self.state = "running"
         systemd.ready(f"reloaded; serving {self.config.app} with {self.config.server.workers} workers")
+
+    async def drain(self, worker: Child) -> None:
+        """Tell a worker to drain, and let go of its socketpair's acceptor end: once the
+        acceptor closes its own copy too, the worker sees EOF and knows no connection is
+        still on its way to it."""
+        worker.expected_exit = True
+        await self._tell(worker, {"op": "drain"})
+        if worker.acceptor_end is not None:
+            worker.acceptor_end.close()
+            worker.acceptor_end = None
 
     async def _tell(self, child: Child, message: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):

@@ -100,14 +100,13 @@ class Worker:
             nursery.start_soon(self._heartbeat)
             nursery.start_soon(self.router.run)
             nursery.start_soon(self.endpoint.sessions.reap_forever)
-            adopting = trio.CancelScope()
-            nursery.start_soon(self._adopt_connections, acceptor, nursery, adopting)
+            handed_over = trio.Event()
+            nursery.start_soon(self._adopt_connections, acceptor, nursery, handed_over)
             slot.state = READY
             log.info("worker %d (pid %d) ready on cpu %s", spec.slot, os.getpid(), spec.cpu)
             await self._wait_for_drain(supervisor)
             slot.state = DRAINING
-            adopting.cancel()
-            await self._drain()
+            await self._drain(handed_over)
             nursery.cancel_scope.cancel()
         acceptor.close()
         supervisor.close()
@@ -117,9 +116,11 @@ class Worker:
         self.metrics.close()
 
     async def _adopt_connections(
-        self, channel: ControlChannel, nursery: trio.Nursery, adopting: trio.CancelScope
+        self, channel: ControlChannel, nursery: trio.Nursery, handed_over: trio.Event
     ) -> None:
-        with adopting:
+        """Serve every connection the acceptor sends, until it closes its end (it has
+        forgotten this worker): a connection already on its way is never dropped."""
+        try:
             while True:
                 try:
                     _, fds = await channel.receive()
@@ -128,6 +129,8 @@ class Worker:
                 for fd in fds:
                     sock = trio.socket.from_stdlib_socket(socket.socket(fileno=fd))
                     nursery.start_soon(self._serve, sock)
+        finally:
+            handed_over.set()
 
     async def _serve(self, sock: trio.socket.SocketType) -> None:
         slot = self.slot
@@ -167,11 +170,13 @@ class Worker:
                     break
             nursery.cancel_scope.cancel()
 
-    async def _drain(self) -> None:
-        """Stop taking connections, let requests in flight finish within the grace period."""
+    async def _drain(self, handed_over: trio.Event) -> None:
+        """Finish what is in flight within the grace period: the connections the acceptor
+        had already sent (it stops once it sees this worker draining), then the open ones."""
         self.tracker.drain()
         self.endpoint.dispatcher.close()
         with trio.move_on_after(self.config.server.graceful_timeout) as grace:
+            await handed_over.wait()
             await self.tracker.wait_empty()
         if grace.cancelled_caught:
             log.warning(
@@ -186,6 +191,7 @@ def run_worker(spec: WorkerSpec, config: Config) -> None:
     """The worker process's main: pin, ignore the signals the supervisor handles, serve."""
     if spec.cpu is not None and config.server.pin_workers:
         os.sched_setaffinity(0, {spec.cpu})
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # The supervisor commands; a stray signal (a process-group kill) must not cut a drain short.
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     trio.run(Worker(spec, config).run)

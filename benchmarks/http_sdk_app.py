@@ -10,6 +10,11 @@ installed) event loop unless ``--loop`` says otherwise, its default HTTP impleme
 installed), access log off. PORT 0 (the default) lets the kernel choose. Once listening, it prints
 the URL and the loop and HTTP protocol classes uvicorn chose on stderr, e.g. ``sdk: serving at
 http://127.0.0.1:PORT/mcp loop=uvloop.Loop http=HttpToolsProtocol``.
+
+uvicorn with ``--workers N`` needs an import string, so each mode also has an app factory here
+(``runtime_wrk.py`` runs them so):
+
+    uvicorn --factory --app-dir benchmarks http_sdk_app:stateless_json_app --workers 2 --port 0
 """
 
 import argparse
@@ -41,6 +46,21 @@ def build_app(mode: str) -> Starlette:
     """The SDK's ASGI app (endpoint ``/mcp``) in one of ``MODES``."""
     stateless, json_response = MODES[mode]
     return mcp.streamable_http_app(stateless_http=stateless, json_response=json_response)
+
+
+def stateless_json_app() -> Starlette:
+    """The ``stateless-json`` app, for ``uvicorn --factory``."""
+    return build_app("stateless-json")
+
+
+def stateful_sse_app() -> Starlette:
+    """The ``stateful-sse`` app, for ``uvicorn --factory``."""
+    return build_app("stateful-sse")
+
+
+def stateful_json_app() -> Starlette:
+    """The ``stateful-json`` app, for ``uvicorn --factory``."""
+    return build_app("stateful-json")
 
 
 class ReportingServer(uvicorn.Server):

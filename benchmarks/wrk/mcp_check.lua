@@ -17,6 +17,9 @@
 -- before it: with one connection, the request it answers), for the caller to check strictly.
 --
 -- Script argument "once": each thread stops after its first answer (with -c1, one request).
+--
+-- Extra counters: a case script may count more per thread in global variables and name them in
+-- MCP_EXTRA_COUNTERS; done() sums them over the threads and prints them under "extra".
 
 MCP_ID_PLACEHOLDER = "1000000000"
 local FIRST_ID = tonumber(MCP_ID_PLACEHOLDER)
@@ -30,6 +33,7 @@ local once = false
 local request_head, request_tail, next_id, last_id
 ok, non2xx, bad_body = 0, 0, 0
 first_status, first_body, first_id = nil, nil, nil
+MCP_EXTRA_COUNTERS = {}
 
 function setup(thread)
   thread:set("thread_index", #threads)
@@ -97,15 +101,23 @@ function done(summary, latency, requests)
       counts[name] = counts[name] + thread:get(name)
     end
   end
+  local extra = {}
+  for _, name in ipairs(MCP_EXTRA_COUNTERS) do
+    local total = 0
+    for _, thread in ipairs(threads) do
+      total = total + thread:get(name)
+    end
+    table.insert(extra, string.format("%s:%d", json_string(name), total))
+  end
   local e = summary.errors
   io.write(string.format(
     'MCPWRK {"requests":%d,"duration_us":%d,"bytes":%d,"ok":%d,"non2xx":%d,"bad_body":%d,'
       .. '"connect_errors":%d,"read_errors":%d,"write_errors":%d,"timeouts":%d,'
       .. '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f,'
-      .. '"first_status":%s,"first_id":%s,"first_body":%s}\n',
+      .. '"first_status":%s,"first_id":%s,"first_body":%s,"extra":{%s}}\n',
     summary.requests, summary.duration, summary.bytes, counts.ok, counts.non2xx, counts.bad_body,
     e.connect, e.read, e.write, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
     json_number(first:get("first_status")), json_number(first:get("first_id")),
-    json_string(first:get("first_body"))))
+    json_string(first:get("first_body")), table.concat(extra, ",")))
 end

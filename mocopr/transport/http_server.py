@@ -100,8 +100,11 @@ class Connection:
         self.parser = http1.Http1Connection(limits)
         self.pending: deque[Request] = deque()
         self.closed = False
-        #: Between requests, with none of the next one received: safe to close when draining.
+        #: Between requests, with none of the next one received: safe to close when draining,
+        #: once it has served one (a client retries a request on a reused connection that
+        #: closed, but a fresh connection that closes unanswered is a failed request).
         self.idle = True
+        self.served = 0
         self.timer = trio.CancelScope()
         self._error: HttpError | None = None
         self._request_deadline = 0.0
@@ -223,7 +226,7 @@ class ConnectionTracker:
     def drain(self) -> None:
         self.draining = True
         for connection in self.connections:
-            if connection.idle and not connection.parser.in_request:
+            if connection.idle and connection.served and not connection.parser.in_request:
                 connection.timer.cancel()
 
     async def wait_empty(self) -> None:
@@ -257,6 +260,7 @@ async def serve_connection(
                 if not responder.done or not responder.keep_alive or connection.closed:
                     return
                 connection.idle = True
+                connection.served += 1
                 if tracker is not None and tracker.draining:
                     return
         if connection.timer.cancelled_caught:

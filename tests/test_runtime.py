@@ -108,31 +108,41 @@ def write_config(tmp_path, text: str) -> str:
     return str(path)
 
 
+async def waits_until_a_connection_closes(server, holding: int, while_held=None) -> None:
+    """With ``holding`` connections open, one more is not answered (it waits in the kernel
+    backlog); closing one of them lets it through."""
+    holders = [ToolCaller(server.port) for _ in range(holding)]
+    for holder in holders:
+        await holder.call("add", {"a": 1, "b": 1})
+    waiting = ToolCaller(server.port)
+    answered = trio.Event()
+
+    async def call_waiting():
+        await waiting.call("add", {"a": 5, "b": 5})
+        answered.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(call_waiting)
+        with trio.move_on_after(1.0):
+            await answered.wait()
+        assert not answered.is_set(), "a connection beyond the limit was served"
+        if while_held is not None:
+            await while_held()
+        await holders[0].close()
+        with trio.fail_after(10):
+            await answered.wait()
+    for caller in (*holders, waiting):
+        await caller.close()
+
+
 async def test_global_connection_limit_holds_in_the_backlog(tmp_path):
     config = write_config(tmp_path, "[server]\nmax_connections = 3\n")
     with running_server(APP, "--workers", "2", "--config", config, admin=True) as server:
-        holders = [ToolCaller(server.port) for _ in range(3)]
-        for holder in holders:
-            await holder.call("add", {"a": 1, "b": 1})
-        waiting = ToolCaller(server.port)
-        answered = trio.Event()
 
-        async def call_waiting():
-            await waiting.call("add", {"a": 5, "b": 5})
-            answered.set()
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(call_waiting)
-            # Three connections are open: the fourth waits in the kernel backlog, unanswered.
-            with trio.move_on_after(1.0):
-                await answered.wait()
-            assert not answered.is_set()
+        async def three_open():
             assert sum(w["connections"] for w in (await health(server))["workers"]) == 3
-            await holders[0].close()
-            with trio.fail_after(10):
-                await answered.wait()
-        for caller in (*holders, waiting):
-            await caller.close()
+
+        await waits_until_a_connection_closes(server, 3, three_open)
 
 
 async def test_global_connection_limit_can_answer_503(tmp_path):
@@ -393,26 +403,7 @@ def test_check_config_command(tmp_path):
 async def test_per_worker_connection_limit(tmp_path):
     config = write_config(tmp_path, "[server]\nmax_connections_per_worker = 2\n")
     with running_server(APP, "--workers", "1", "--config", config, admin=True) as server:
-        holders = [ToolCaller(server.port) for _ in range(2)]
-        for holder in holders:
-            await holder.call("add", {"a": 1, "b": 1})
-        waiting = ToolCaller(server.port)
-        answered = trio.Event()
-
-        async def call_waiting():
-            await waiting.call("add", {"a": 2, "b": 2})
-            answered.set()
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(call_waiting)
-            with trio.move_on_after(1.0):
-                await answered.wait()
-            assert not answered.is_set(), "a third connection went to a worker already at its limit"
-            await holders[0].close()
-            with trio.fail_after(10):
-                await answered.wait()
-        for caller in (*holders, waiting):
-            await caller.close()
+        await waits_until_a_connection_closes(server, 2)
 
 
 async def test_request_state_is_shared_by_every_worker():

@@ -21,11 +21,12 @@ What is measured, for each case, with a fresh server per case and repeat:
     with a stateful SDK app gets; it is reported as it is (404s per second), not hidden.
   - ``mocopr 1 process modern``: ``mocopr serve --single-process``, to show what the second worker
     (and the acceptor) add on this machine.
-  - ``trio floor``: ``trio_floor.py --processes 2``, two bare trio loops accepting on one socket and
-    answering each ``recv`` with one ``send``: the ceiling for any trio server with two processes here.
+  - ``trio floor``: ``trio_floor.py --processes 2``, two bare trio loops, each listening on the port
+    with ``SO_REUSEPORT``, answering each ``recv`` with one ``send``: the ceiling for any trio server
+    with two processes here.
 
 - Spread (mocopr): while wrk runs, every second, each worker's connections, from mocopr's ``/health``
-  and from the kernel (psutil, established TCP connections on the port, for every server); and each
+  and from the kernel (``ss``: established TCP connections on the port, for every server); and each
   worker's requests over the measured run, from ``/health`` before and after. The spread is the
   largest distance of one worker's figure from the even share, as a fraction of that share.
 

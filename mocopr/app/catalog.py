@@ -32,6 +32,7 @@ class Catalog(Generic[Item]):
         self._describe = describe
         self._on_change = on_change
         self._listing: list[dict[str, Any]] | None = None
+        self._any_waits: bool | None = None
 
     def add(self, key: str, item: Item) -> None:
         self._items[key] = item
@@ -55,8 +56,18 @@ class Catalog(Generic[Item]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def any_waits(self) -> bool:
+        """Whether any item's handler may wait (async or blocking), remembered until a change."""
+        if self._any_waits is None:
+            self._any_waits = any(
+                item.signature.is_async or item.blocking  # type: ignore[attr-defined]
+                for item in self._items.values()
+            )
+        return self._any_waits
+
     def _changed(self) -> None:
         self._listing = None
+        self._any_waits = None
         self._on_change()
 
     def page(self, cursor: str | None, size: int) -> tuple[list[dict[str, Any]], str | None]:

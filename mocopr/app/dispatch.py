@@ -59,6 +59,12 @@ class Dispatcher:
         self.app = app
         self._server_meta = {messages.META_SERVER_INFO: app.server_info}
         self._closing = trio.Event()
+        #: The catalogs whose handlers a request of each method may run.
+        self._targets_of = {
+            "tools/call": (app.tools,),
+            "prompts/get": (app.prompts,),
+            "resources/read": (app.resources, app.resource_templates),
+        }
         #: Starts every legacy session id, so a multiprocess server can tell which worker owns one.
         self.session_prefix = ""
         #: Told of every answered request: method, outcome (ok, error, cancelled), nanoseconds.
@@ -109,6 +115,9 @@ class Dispatcher:
     def may_wait_message(self, message: Envelope) -> bool:
         """:meth:`may_wait` for an undecoded request (its target is decoded on its own)."""
         method = message.method
+        catalogs = self._targets_of.get(method)  # type: ignore[arg-type]
+        if catalogs is not None and not any(catalog.any_waits() for catalog in catalogs):
+            return False  # no handler of this kind can wait: no need to decode the target
         if method in ("tools/call", "prompts/get", "resources/read"):
             try:
                 target = messages.decode_params(message.params, messages.TargetParams)

@@ -38,16 +38,18 @@ class ToolCaller:
             reused = self.connection is not None
             if self.connection is None:
                 self.connection = await RawConnection.open(self.port)
+            broke = "closed before an answer"
             try:
                 await self.connection.request("POST", headers, body)
                 response = await self.connection.read_response()
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                response = None
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                response, broke = None, repr(exc)
             if response is None or response.status == 0:
                 await self.close()
                 if reused and attempt == 1:
                     continue
-                raise RequestFailed(f"{name}: the connection broke")
+                which = "a retry's new" if attempt == 2 else "a new"
+                raise RequestFailed(f"{name}: {which} connection broke: {broke}")
             if response.headers.get("connection", "").lower() == "close":
                 await self.close()
             self.calls += 1

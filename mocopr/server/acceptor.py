@@ -28,6 +28,8 @@ log = logging.getLogger("mocopr.acceptor")
 
 #: How often to look again at the load table while at the connection limit.
 LIMIT_POLL = 0.005
+#: Seconds to write a 503 to a connection that no worker will take.
+REFUSE_TIMEOUT = 1.0
 _FULL = messages.encode_error(None, McpError(errors.SERVER_OVERLOADED, "Too many connections; retry later"))
 
 
@@ -54,6 +56,8 @@ class Acceptor:
         self.workers: dict[int, WorkerLink] = {}
         self.stale_ns = int(config.server.heartbeat_timeout * 1e9)
         self._retry_after = str(config.http.retry_after).encode()
+        #: Told to stop: take no new connection, but finish handing over the ones taken.
+        self.stopping = False
 
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
@@ -79,6 +83,7 @@ class Acceptor:
             elif op == "forget":
                 self._forget(message["slot"])
             elif op == "stop":
+                self.stopping = True
                 return
 
     def _learn(self, slot: int, generation: int, fd: int) -> None:
@@ -135,20 +140,23 @@ class Acceptor:
             while self.choose() is None or (not reject and self.live_connections() >= limit):
                 await trio.sleep(LIMIT_POLL)
             sock, _ = await listener.accept()
-            with sock:
+            # A connection once accepted is this process's to deliver: stopping (a reload
+            # replaces the acceptor under load) must not cancel its hand-over halfway.
+            deadline = trio.current_time() + self.config.server.worker_boot_timeout
+            with sock, trio.CancelScope(shield=True, deadline=deadline):
                 if reject and self.live_connections() >= limit:
                     await self._refuse(sock)
                 else:
-                    await self._hand_over(sock)
+                    await self._hand_over(sock, deadline)
 
-    async def _hand_over(self, sock: trio.socket.SocketType) -> None:
+    async def _hand_over(self, sock: trio.socket.SocketType, deadline: float) -> None:
         """Give the connection to a worker; if the chosen one turns out dead, to another,
-        waiting (as long as a worker takes to boot) for one if none is left."""
-        deadline = trio.current_time() + self.config.server.worker_boot_timeout
+        waiting (until ``deadline``: as long as a worker takes to boot) for one if none is
+        left, unless this acceptor is stopping."""
         while True:
             link = self.choose()
             if link is None:
-                if trio.current_time() > deadline:
+                if self.stopping or trio.current_time() > deadline - REFUSE_TIMEOUT:
                     await self._refuse(sock)
                     return
                 await trio.sleep(LIMIT_POLL)
@@ -165,7 +173,7 @@ class Acceptor:
         """Answer 503 and close: over the limit in reject mode, or with no live worker."""
         headers = [(b"retry-after", self._retry_after), (b"content-type", b"application/json")]
         response = http1.render_response(503, headers, _FULL, keep_alive=False)
-        with trio.move_on_after(1), contextlib.suppress(OSError):
+        with trio.move_on_after(REFUSE_TIMEOUT), contextlib.suppress(OSError):
             await sock.send(response)
 
 

@@ -5,7 +5,6 @@ default, so that probes and scrapers never queue behind client traffic."""
 import json
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import trio
@@ -14,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from mocopr.ipc.load_table import DRAINING, READY, STARTING
 from mocopr.server.metrics import RuntimeCollector
 from mocopr.transport.http1 import Request
-from mocopr.transport.http_server import Responder, limits_of, serve_stream
+from mocopr.transport.http_server import Responder, serve_listeners
 from mocopr.transport.http_settings import HttpSettings
 
 STATE_NAMES = {STARTING: "starting", READY: "ready", DRAINING: "draining"}
@@ -48,9 +47,8 @@ class AdminListener:
     ) -> None:
         settings = HttpSettings(host=host, port=port, keep_alive_timeout=5.0)
         listeners = await trio.open_tcp_listeners(port, host=host)
-        handler = partial(serve_stream, handler=self.handle, settings=settings, limits=limits_of(settings))
         async with trio.open_nursery() as nursery:
-            await nursery.start(trio.serve_listeners, handler, listeners)
+            await nursery.start(serve_listeners, listeners, self.handle, settings)
             task_status.started(listeners[0].socket.getsockname()[1])
 
 

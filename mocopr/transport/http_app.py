@@ -3,12 +3,11 @@ serve each connection in its own task."""
 
 import logging
 import signal
-from functools import partial
 
 import trio
 
 from mocopr.app.server import McpServer
-from mocopr.transport.http_server import limits_of, serve_stream
+from mocopr.transport.http_server import serve_listeners
 from mocopr.transport.http_settings import HttpSettings
 from mocopr.transport.streamable_http import StreamableHttpEndpoint
 
@@ -30,12 +29,11 @@ async def serve_http(
     endpoint = StreamableHttpEndpoint(app, settings)
     app.start_serving()
     listeners = await trio.open_tcp_listeners(settings.port, host=settings.host)
-    handler = partial(serve_stream, handler=endpoint.handle, settings=settings, limits=limits_of(settings))
     async with trio.open_nursery() as nursery:
         nursery.start_soon(endpoint.sessions.reap_forever)
         if handle_signals:
             nursery.start_soon(_stop_on_signal, endpoint, nursery.cancel_scope)
-        await nursery.start(trio.serve_listeners, handler, listeners)
+        await nursery.start(serve_listeners, listeners, endpoint.handle, settings)
         task_status.started(listeners)
 
 

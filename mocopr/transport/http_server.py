@@ -3,7 +3,8 @@ with the sans-I/O parser of :mod:`http1` and answered in order (keep-alive and
 pipelining), with deadlines that keep slow clients from holding a connection.
 
 This is the part the multiprocess runtime's workers reuse per adopted socket:
-:func:`serve_connection` is all a worker needs.
+:func:`serve_connection` is all a worker needs; :func:`serve_listeners` serves
+a process's own listening sockets.
 """
 
 import contextlib
@@ -80,9 +81,9 @@ class Responder:
 class Connection:
     """One client connection: its socket, parser, pending pipelined requests, deadlines.
 
-    The socket is used directly rather than through ``trio.SocketStream``, and
-    one cancel scope per connection carries the current deadline (a request's,
-    or keep-alive's while idle): both save work on every request.
+    The socket is used directly rather than through ``trio.SocketStream``, and the
+    current deadline (a request's, or keep-alive's while idle) is a number that the
+    :class:`ConnectionTracker`'s clock watches: both save work on every request.
     """
 
     def __init__(
@@ -105,7 +106,13 @@ class Connection:
         #: closed, but a fresh connection that closes unanswered is a failed request).
         self.idle = True
         self.served = 0
+        #: Cancelled by the tracker's clock once ``deadline`` passes.
         self.timer = trio.CancelScope()
+        #: When the current wait for the client gives up; infinite while the server has the turn.
+        self.deadline = math.inf
+        #: Whether bytes may be waiting unread: at the start, and after a read that filled the buffer.
+        #: Otherwise (the client is waiting for an answer) reading would only fail, so wait first.
+        self._read_first = True
         self._error: HttpError | None = None
         self._request_deadline = 0.0
 
@@ -130,20 +137,28 @@ class Connection:
             await trio.lowlevel.checkpoint()
 
     async def _receive(self, deadline: float) -> bytes:
-        """Read what is there, waiting (until ``deadline``) only when nothing is."""
+        """The next bytes from the client, waiting for them until ``deadline`` at most.
+
+        The deadline is a plain attribute that the tracker's clock checks, not the
+        cancel scope's own deadline: setting and clearing that on every request cost
+        more than the rest of the wait.
+        """
+        self.deadline = deadline
         try:
+            if not self._read_first:
+                await trio.lowlevel.wait_readable(self.sock)
             while True:
                 try:
-                    return os.read(self.fd, RECEIVE_SIZE)
+                    data = os.read(self.fd, RECEIVE_SIZE)
+                    break
                 except BlockingIOError:
-                    pass
-                self.timer.deadline = deadline
-                try:
                     await trio.lowlevel.wait_readable(self.sock)
-                finally:
-                    self.timer.deadline = math.inf
         except OSError:
             return b""
+        finally:
+            self.deadline = math.inf
+        self._read_first = len(data) == RECEIVE_SIZE
+        return data
 
     def _feed(self, data: bytes) -> None:
         was_idle = not self.parser.in_request
@@ -203,13 +218,20 @@ Handler = Callable[[Request, Responder], Awaitable[None]]
 
 
 class ConnectionTracker:
-    """The connections a process serves, so that it can drain them: idle ones
-    close at once, busy ones after the answer they are writing."""
+    """The connections a process serves: it enforces their deadlines, and drains
+    them (idle ones close at once, busy ones after the answer they are writing).
 
-    def __init__(self) -> None:
+    Deadlines are checked by one clock for all connections, as nginx's timers are,
+    every tenth of the shorter timeout (between 10 ms and 0.5 s): a deadline passes
+    at most that late, and a request pays two attribute writes for its deadlines.
+    """
+
+    def __init__(self, settings: HttpSettings) -> None:
         self.connections: set[Connection] = set()
         self.draining = False
         self._empty = trio.Event()
+        shorter = min(settings.request_timeout, settings.keep_alive_timeout)
+        self.resolution = min(max(shorter / 10, 0.01), 0.5)
 
     def __len__(self) -> int:
         return len(self.connections)
@@ -233,20 +255,28 @@ class ConnectionTracker:
         while self.connections:
             await self._empty.wait()
 
+    async def enforce_deadlines(self) -> None:
+        """Run for as long as connections are served: cancel each whose deadline has passed."""
+        while True:
+            await trio.sleep(self.resolution)
+            now = trio.current_time()
+            for connection in self.connections:
+                if connection.deadline <= now:
+                    connection.timer.cancel()
+
 
 async def serve_connection(
     sock: trio.socket.SocketType,
     handler: Handler,
     settings: HttpSettings,
     limits: http1.Limits,
-    tracker: ConnectionTracker | None = None,
+    tracker: ConnectionTracker,
     refused: Callable[[int], None] | None = None,
 ) -> None:
     """Serve requests on one connection until either side closes it or a deadline passes.
     ``refused`` hears the status of every request the connection layer turns away."""
     connection = Connection(sock, settings, limits, refused)
-    if tracker is not None:
-        tracker.add(connection)
+    tracker.add(connection)
     try:
         with connection.timer:
             while True:
@@ -254,14 +284,13 @@ async def serve_connection(
                 if request is None:
                     return
                 connection.idle = False
-                draining = tracker is not None and tracker.draining
-                responder = Responder(connection, request.keep_alive and not draining)
+                responder = Responder(connection, request.keep_alive and not tracker.draining)
                 await handler(request, responder)
                 if not responder.done or not responder.keep_alive or connection.closed:
                     return
                 connection.idle = True
                 connection.served += 1
-                if tracker is not None and tracker.draining:
+                if tracker.draining:
                     return
         if connection.timer.cancelled_caught:
             with trio.move_on_after(1):
@@ -269,16 +298,28 @@ async def serve_connection(
     except ClientGone:
         return
     finally:
-        if tracker is not None:
-            tracker.discard(connection)
+        tracker.discard(connection)
         sock.close()
 
 
-async def serve_stream(
-    stream: trio.SocketStream, handler: Handler, settings: HttpSettings, limits: http1.Limits
+async def serve_listeners(
+    listeners: list[trio.SocketListener],
+    handler: Handler,
+    settings: HttpSettings,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """:func:`serve_connection` for the streams ``trio.serve_listeners`` hands out."""
-    await serve_connection(stream.socket, handler, settings, limits)
+    """Serve every connection the listeners accept, in one process, until cancelled."""
+    tracker = ConnectionTracker(settings)
+    limits = limits_of(settings)
+
+    async def serve_stream(stream: trio.SocketStream) -> None:
+        await serve_connection(stream.socket, handler, settings, limits, tracker)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(tracker.enforce_deadlines)
+        await nursery.start(trio.serve_listeners, serve_stream, listeners)
+        task_status.started()
 
 
 def limits_of(settings: HttpSettings) -> http1.Limits:

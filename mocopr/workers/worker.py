@@ -50,7 +50,6 @@ class Worker:
     def __init__(self, spec: WorkerSpec, config: Config) -> None:
         self.spec = spec
         self.config = config
-        self.tracker = ConnectionTracker()
         self.table = LoadTable.attach(spec.table_name, spec.table_slots)
         self.slot: Slot = self.table.slot(spec.slot)
         self.metrics = MetricsTable.attach(spec.metrics_name, spec.table_slots)
@@ -59,6 +58,7 @@ class Worker:
         if config.server.state_key:
             app.use_state_key(bytes.fromhex(config.server.state_key))
         self.settings = config.http_settings()
+        self.tracker = ConnectionTracker(self.settings)
         self.endpoint = StreamableHttpEndpoint(app, self.settings)
         self.endpoint.dispatcher.observer = self.recorder.observe
         self.endpoint.on_reject = self.recorder.reject
@@ -98,6 +98,7 @@ class Worker:
         supervisor = ControlChannel(socket.socket(fileno=spec.supervisor_fd))
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._heartbeat)
+            nursery.start_soon(self.tracker.enforce_deadlines)
             nursery.start_soon(self.router.run)
             nursery.start_soon(self.endpoint.sessions.reap_forever)
             handed_over = trio.Event()

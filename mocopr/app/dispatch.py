@@ -426,7 +426,7 @@ class Dispatcher:
 
         async def run() -> Any:
             try:
-                return tool.result(await tool.run(dict(arguments), context))
+                return tool.result(await tool.run(arguments, context))
             except (McpError, InputRequired):
                 raise
             except Exception as exc:

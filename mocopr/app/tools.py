@@ -44,7 +44,8 @@ class Tool:
         return tool
 
     def decode_arguments(self, raw: bytes) -> dict[str, Any]:
-        """Decode and validate the arguments in one pass; raises msgspec.ValidationError."""
+        """Decode and validate the arguments in one pass; raises msgspec.ValidationError.
+        The dict is new, so :meth:`run` may add the context to it."""
         return self._decode_arguments(raw)
 
     async def run(self, arguments: dict[str, Any], context: Any) -> Any:

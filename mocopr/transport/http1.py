@@ -86,11 +86,10 @@ class Http1Connection:
         "_continue",
         "_done",
         "_error",
+        "_fields",
         "_framing",
         "_head_complete",
         "_head_size",
-        "_header_count",
-        "_headers",
         "_in_request",
         "_limits",
         "_parser",
@@ -110,8 +109,7 @@ class Http1Connection:
         self._head_complete = False
         self._head_size = 0
         self._url = b""
-        self._headers: dict[str, str] = {}
-        self._header_count = 0
+        self._fields: list[tuple[bytes, bytes]] = []
         self._request: Request | None = None
         self._content_length = 0
         self._chunked = False
@@ -194,31 +192,22 @@ class Http1Connection:
     def on_message_begin(self) -> None:
         self._in_request = True
         self._url = b""
-        self._headers = {}
-        self._header_count = 0
+        self._fields = []
 
     def on_url(self, url: bytes) -> None:
         self._url += url  # in pieces when the request line arrives in pieces
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > self._limits.max_header_count:
+        # Kept raw, and made into the headers dict once the head is complete: cheaper than
+        # one dict update per field. A trailer field is counted, then dropped (RFC 9110 §6.5.1).
+        fields = self._fields
+        fields.append((name, value))
+        if len(fields) > self._limits.max_header_count:
             raise HttpError(431, f"more than {self._limits.max_header_count} header fields")
-        if self._head_complete:
-            return  # a trailer field: counted, then dropped, as RFC 9110 §6.5.1 allows
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        headers = self._headers
-        if key not in headers:
-            headers[key] = text
-        elif key == "host":
-            raise HttpError(400, "more than one Host header")  # RFC 9112 §3.2
-        else:
-            headers[key] += ", " + text
 
     def on_headers_complete(self) -> None:
         self._head_complete = True
-        parser, headers = self._parser, self._headers
+        parser, headers = self._parser, _headers_of(self._fields)
         version = parser.get_http_version()
         if version != "1.1" and version != "1.0":
             raise HttpError(505, f"HTTP/{version} is not supported")
@@ -259,6 +248,24 @@ class Http1Connection:
         self._in_request = self._head_complete = self._continue = False
         self._head_size = 0
         self._body = []  # the body sizes stay for the slice that ends here; the next head resets them
+
+
+def _headers_of(fields: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Header fields by lowercase name; repeated fields are joined with commas (RFC 9110
+    §5.3), except Host, which must not repeat (RFC 9112 §3.2)."""
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in fields}
+    if len(headers) == len(fields):
+        return headers
+    headers = {}
+    for name, value in fields:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        if key not in headers:
+            headers[key] = text
+        elif key == "host":
+            raise HttpError(400, "more than one Host header")
+        else:
+            headers[key] += ", " + text
+    return headers
 
 
 def _slice_end(data: bytes, pos: int, terminator: bytes) -> int:

@@ -31,7 +31,9 @@ def decode_value(raw: str) -> str:
             return base64.b64decode(encoded, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
             raise McpError(HEADER_MISMATCH, "Header mismatch: invalid Base64 in a header value") from None
-    if any((ord(c) < 0x20 and c != "\t") or ord(c) > 0x7E for c in value):
+    if not (value.isascii() and value.isprintable()) and any(
+        (ord(c) < 0x20 and c != "\t") or ord(c) > 0x7E for c in value
+    ):
         raise McpError(HEADER_MISMATCH, "Header mismatch: a header value has invalid characters")
     return value
 

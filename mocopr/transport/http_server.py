@@ -118,23 +118,26 @@ class Connection:
 
     async def write(self, data: bytes) -> None:
         """Send it all; the common case is one non-blocking write with no wait."""
-        view = memoryview(data)
         try:
-            while True:
-                try:
-                    sent = os.write(self.fd, view)
-                except BlockingIOError:
-                    sent = 0
-                view = view[sent:]
-                if not view:
-                    break
-                await trio.lowlevel.wait_writable(self.sock)
+            try:
+                sent = os.write(self.fd, data)
+            except BlockingIOError:
+                sent = 0
+            if sent < len(data):
+                await self._write_rest(memoryview(data)[sent:])
         except OSError:
             self.closed = True
             raise ClientGone from None
         self._writes += 1
         if self._writes % FAIRNESS_INTERVAL == 0:
             await trio.lowlevel.checkpoint()
+
+    async def _write_rest(self, view: memoryview) -> None:
+        """The part of a write the socket had no room for, as room is made."""
+        while view:
+            await trio.lowlevel.wait_writable(self.sock)
+            with contextlib.suppress(BlockingIOError):
+                view = view[os.write(self.fd, view) :]
 
     async def _receive(self, deadline: float) -> bytes:
         """The next bytes from the client, waiting for them until ``deadline`` at most.

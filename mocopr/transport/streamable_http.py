@@ -11,6 +11,7 @@ a log line, a request to the client) before its result; then it becomes an
 SSE stream, so the common case pays for no streaming at all.
 """
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -144,8 +145,12 @@ class Reply:
 def _accepts(request: Request) -> tuple[bool, bool]:
     """Whether the client accepts JSON and SSE answers."""
     accept = request.headers.get("accept")
-    if accept is None:
-        return True, True
+    return (True, True) if accept is None else _accepted(accept)
+
+
+@functools.lru_cache(maxsize=64)
+def _accepted(accept: str) -> tuple[bool, bool]:
+    """:func:`_accepts` of one ``Accept`` value; a client sends the same one every time."""
     accept = accept.lower()
     anything = "*/*" in accept
     return (

@@ -8,6 +8,7 @@ decodes, one call and one encode. The era of a request is read from its
 without one it belongs to the peer's legacy session.
 """
 
+import functools
 import inspect
 import logging
 import secrets
@@ -23,7 +24,7 @@ from mocopr.app import notifications
 from mocopr.app.context import Context, Exchange, InputRequired
 from mocopr.app.server import McpServer
 from mocopr.app.session import LOG_LEVELS, LegacySession, Peer, Send
-from mocopr.app.tools import error_result
+from mocopr.app.tools import Tool, error_result
 from mocopr.protocol import errors, messages
 from mocopr.protocol.errors import McpError
 from mocopr.protocol.messages import UNSET, Envelope
@@ -422,18 +423,23 @@ class Dispatcher:
             if tool_input_errors_are_results(exchange.version):
                 return error_result(message)
             raise McpError(errors.INVALID_PARAMS, message) from None
+        asks_nothing = params.request_state is None and not params.input_responses
+        if asks_nothing and tool.signature.context_parameter is None:
+            # Without a Context the tool cannot ask for input: there is no state to open or seal.
+            return await self._run_tool(tool, arguments, None)
         context = self._context(exchange, tool.signature.context_parameter is not None)
-
-        async def run() -> Any:
-            try:
-                return tool.result(await tool.run(arguments, context))
-            except (McpError, InputRequired):
-                raise
-            except Exception as exc:
-                log.debug("tool %s raised", tool.name, exc_info=True)
-                return error_result(str(exc) or type(exc).__name__)
-
+        run = functools.partial(self._run_tool, tool, arguments, context)
         return await self._with_input(exchange, params, f"tool:{tool.name}", run)
+
+    async def _run_tool(self, tool: Tool, arguments: dict[str, Any], context: Context | None) -> Any:
+        """The tool's result; an exception it raises is a result with ``isError``."""
+        try:
+            return tool.result(await tool.run(arguments, context))
+        except (McpError, InputRequired):
+            raise
+        except Exception as exc:
+            log.debug("tool %s raised", tool.name, exc_info=True)
+            return error_result(str(exc) or type(exc).__name__)
 
     async def _read_resource(self, exchange: Exchange, params: messages.ReadResourceParams) -> Any:
         found = self.app.find_resource(params.uri)

@@ -281,6 +281,69 @@ async def test_a_legacy_session_works_from_any_worker():
         await stream.aclose()
 
 
+async def _legacy_call(connection: RawConnection, session: str, request_id: int, a: int):
+    call = {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": "add", "arguments": {"a": a, "b": 1}},
+    }
+    headers, body = mcp_post(call, session=session)
+    await connection.request("POST", headers, body)
+    return await connection.read_response()
+
+
+async def _requests_by_pid(server) -> dict[int, int]:
+    return {worker["pid"]: worker["requests"] for worker in (await health(server))["workers"]}
+
+
+async def test_every_worker_answers_a_legacy_session_and_keeps_it_alive(tmp_path):
+    """A plain tool call on another worker's session is answered where it lands (the
+    owner serves none of it), counts as use of the session (which would otherwise
+    expire during the calls), and stops being answered once the owner ends it."""
+    config = write_config(tmp_path, "[http]\nsession_idle_timeout = 1.0\n")
+    with running_server(APP, "--workers", "2", "--config", config, admin=True) as server:
+        before = await _requests_by_pid(server)
+        owner_connection = await RawConnection.open(server.port)
+        client = {"name": "t", "version": "1"}
+        params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client}
+        headers, body = mcp_post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params})
+        await owner_connection.request("POST", headers, body)
+        session = (await owner_connection.read_response()).headers["mcp-session-id"]
+        after_initialize = await _requests_by_pid(server)
+        (owner,) = [pid for pid in before if after_initialize[pid] > before[pid]]
+        # The acceptor gives the next connection to the worker with none: the other one.
+        other_connection = await RawConnection.open(server.port)
+
+        async def announced():
+            return (await _legacy_call(other_connection, session, 2, 0)).status == 200
+
+        await wait_for(announced, "the session usable from the other worker")
+        start = await _requests_by_pid(server)
+        calls = 0
+        with trio.move_on_after(2.5):  # well past the idle timeout
+            while True:
+                calls += 1
+                answer = (await _legacy_call(other_connection, session, 10 + calls, calls)).json()
+                assert answer["result"]["structuredContent"] == {"result": calls + 1}
+                await trio.sleep(0.01)
+        end = await _requests_by_pid(server)
+        (other,) = [pid for pid in end if pid != owner]
+        assert end[owner] == start[owner], "the owner should not have run the other worker's calls"
+        assert end[other] - start[other] >= calls - 1
+        response = await _legacy_call(owner_connection, session, 5000, 1)
+        assert response.json()["result"]["structuredContent"] == {"result": 2}, "the session expired"
+        await owner_connection.request("DELETE", {"Mcp-Session-Id": session})
+        assert (await owner_connection.read_response()).status == 200
+
+        async def ended_everywhere():
+            return (await _legacy_call(other_connection, session, 6000, 1)).status == 404
+
+        await wait_for(ended_everywhere, "the ended session refused on the other worker")
+        await owner_connection.aclose()
+        await other_connection.aclose()
+
+
 async def test_a_stuck_worker_is_killed_and_replaced(tmp_path):
     config = write_config(tmp_path, "[server]\nheartbeat_interval = 0.1\nheartbeat_timeout = 1.0\n")
     with running_server(APP, "--workers", "1", "--config", config, admin=True) as server:

@@ -22,6 +22,8 @@ import trio
 
 from mocopr.app import notifications
 from mocopr.app.context import Context, Exchange, InputRequired
+from mocopr.app.prompts import Prompt
+from mocopr.app.resources import Resource
 from mocopr.app.server import McpServer
 from mocopr.app.session import LOG_LEVELS, LegacySession, Peer, Send
 from mocopr.app.tools import Tool, error_result
@@ -51,6 +53,21 @@ class Method:
     era: Era | None = None
     #: Whether a modern result carries the caching hints ``ttlMs`` and ``cacheScope``.
     cacheable: bool = False
+
+
+#: Requests that read a legacy session's settled facts (version, capabilities) and change nothing in it.
+_SESSION_READ_ONLY = frozenset(
+    {
+        "ping",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "prompts/list",
+        "prompts/get",
+    }
+)
 
 
 class Dispatcher:
@@ -100,32 +117,59 @@ class Dispatcher:
         transport watches for a vanished client only while a request may wait."""
         if method == "subscriptions/listen":
             return True
-        if method == "tools/call":
-            handler = self.app.tools.get(target or "")
-        elif method == "prompts/get":
-            handler = self.app.prompts.get(target or "")
-        elif method == "resources/read":
-            found = self.app.find_resource(target or "")
-            handler = found[0] if found else None
-        elif method == "completion/complete":
+        if method == "completion/complete":
             return inspect.iscoroutinefunction(self.app.completer)
-        else:
-            return False
+        handler = self._handler_of(method, target)
         return handler is not None and (handler.signature.is_async or handler.blocking)
+
+    def _handler_of(self, method: str, target: str | None) -> Tool | Prompt | Resource | None:
+        """The tool, prompt or resource a request runs, if it runs one and it exists."""
+        if method == "tools/call":
+            return self.app.tools.get(target or "")
+        if method == "prompts/get":
+            return self.app.prompts.get(target or "")
+        if method == "resources/read":
+            found = self.app.find_resource(target or "")
+            return found[0] if found else None
+        return None
+
+    def _target_of(self, message: Envelope) -> str | None:
+        """The name or URI a tools/call, prompts/get or resources/read names; None when unreadable."""
+        try:
+            target = messages.decode_params(message.params, messages.TargetParams)
+        except McpError:
+            return None
+        return target.uri if message.method == "resources/read" else target.name
 
     def may_wait_message(self, message: Envelope) -> bool:
         """:meth:`may_wait` for an undecoded request (its target is decoded on its own)."""
         method = message.method
         catalogs = self._targets_of.get(method)  # type: ignore[arg-type]
-        if catalogs is not None and not any(catalog.any_waits() for catalog in catalogs):
+        if catalogs is None:
+            return self.may_wait(method, None)  # type: ignore[arg-type]
+        if not any(catalog.any_waits() for catalog in catalogs):
             return False  # no handler of this kind can wait: no need to decode the target
-        if method in ("tools/call", "prompts/get", "resources/read"):
-            try:
-                target = messages.decode_params(message.params, messages.TargetParams)
-            except McpError:
-                return False
-            return self.may_wait(method, target.uri if method == "resources/read" else target.name)
-        return self.may_wait(method, None)  # type: ignore[arg-type]
+        target = self._target_of(message)
+        return target is not None and self.may_wait(method, target)  # type: ignore[arg-type]
+
+    def runs_anywhere(self, message: Envelope) -> bool:
+        """Whether a legacy-era request needs nothing of its session but the facts
+        ``initialize`` settled, so that any process that knows them may answer it: it
+        changes nothing in the session, runs straight through, and its handler takes
+        no Context, so it sends nothing on the session either."""
+        method = message.method
+        if method not in _SESSION_READ_ONLY:
+            return False
+        if method not in self._targets_of:
+            return True
+        target = self._target_of(message)
+        if target is None:
+            return True  # the answer is an error, the same anywhere
+        handler = self._handler_of(method, target)  # type: ignore[arg-type]
+        return handler is None or (
+            not (handler.signature.is_async or handler.blocking)
+            and handler.signature.context_parameter is None
+        )
 
     def close(self) -> None:
         """Begin shutdown: open ``subscriptions/listen`` streams end gracefully."""

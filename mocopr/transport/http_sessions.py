@@ -4,6 +4,7 @@ expires idle ones, and what each keeps for its client between requests."""
 import itertools
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 
 import trio
 
@@ -72,6 +73,9 @@ class SessionTable:
         self.idle_timeout = idle_timeout
         self._event_buffer = event_buffer
         self._feed = feed
+        #: Told of every session that starts or ends here: a multiprocess server tells the other workers.
+        self.on_open: Callable[[LegacySession], None] | None = None
+        self.on_close: Callable[[str], None] | None = None
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -84,6 +88,8 @@ class SessionTable:
         """Start keeping a session that ``initialize`` just created."""
         session = HttpSession(state, self._event_buffer, self._feed)
         self._sessions[state.id] = session
+        if self.on_open is not None:
+            self.on_open(state)
         return session
 
     def get(self, session_id: str) -> HttpSession | None:
@@ -92,11 +98,17 @@ class SessionTable:
             session.last_used = trio.current_time()
         return session
 
+    def touch(self, session_id: str) -> None:
+        """The session was used elsewhere (another worker answered for it): not idle."""
+        self.get(session_id)
+
     def delete(self, session_id: str) -> bool:
         session = self._sessions.pop(session_id, None)
         if session is None:
             return False
         session.close()
+        if self.on_close is not None:
+            self.on_close(session_id)
         return True
 
     def expire(self) -> int:

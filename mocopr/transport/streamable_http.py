@@ -21,7 +21,7 @@ import trio
 
 from mocopr.app.dispatch import Dispatcher
 from mocopr.app.server import McpServer
-from mocopr.app.session import Peer
+from mocopr.app.session import LegacySession, Peer
 from mocopr.protocol import errors, messages
 from mocopr.protocol.errors import McpError
 from mocopr.protocol.messages import UNSET, Envelope
@@ -89,6 +89,10 @@ class SessionRouter(Protocol):
     def owner_of(self, session_id: str) -> int | None: ...
 
     async def forward(self, owner: int, request: Request, responder: Responder) -> None: ...
+
+    def replica_of(self, session_id: str) -> LegacySession | None: ...
+
+    def touch(self, session_id: str) -> None: ...
 
 
 class Reply:
@@ -197,9 +201,11 @@ class StreamableHttpEndpoint:
         version = request.headers.get("mcp-protocol-version")
         modern = version is not None and version not in LEGACY_VERSIONS
         if not modern and self.router is not None:
-            owner = self.router.owner_of(request.headers.get("mcp-session-id", ""))
+            session_id = request.headers.get("mcp-session-id", "")
+            owner = self.router.owner_of(session_id)
             if owner is not None:
-                await self.router.forward(owner, request, responder)
+                if not await self._post_detached(request, responder, session_id):
+                    await self.router.forward(owner, request, responder)
                 return
         if request.method == "POST":
             await (
@@ -397,6 +403,27 @@ class StreamableHttpEndpoint:
         else:
             answer = await self.dispatcher.dispatch(message, session.peer, reply.send)
         await reply.finish(answer)
+
+    async def _post_detached(self, request: Request, responder: Responder, session_id: str) -> bool:
+        """Answer here a request for a session another worker owns, when all it needs of
+        the session is its replica (see ``Dispatcher.runs_anywhere``) and the answer is
+        JSON; False leaves the request, untouched, to the owner."""
+        assert self.router is not None
+        state = self.router.replica_of(session_id) if request.method == "POST" else None
+        if state is None or self._response_mode(request) not in ("auto", "json"):
+            return False
+        try:
+            message = messages.decode_message(request.body)
+        except McpError:
+            return False
+        if not isinstance(message, Envelope) or not message.is_request:
+            return False
+        if not self.dispatcher.runs_anywhere(message):
+            return False
+        self.router.touch(session_id)
+        answer = await self.dispatcher.dispatch(message, Peer(send=_discard, session=state))
+        await responder.respond(200, JSON, answer or b"")
+        return True
 
     async def _initialize(self, request: Request, responder: Responder, message: Envelope, mode: str) -> None:
         if self.sessions.full:

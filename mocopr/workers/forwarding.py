@@ -8,20 +8,34 @@ were its own, and the rendered HTTP bytes (a JSON answer, or an SSE stream
 however long) come back record by record and are written to the client
 unchanged. A client that goes away cancels the request on the owner.
 
-Records are msgpack arrays, first element the kind:
-``req``, ``out`` (response bytes), ``end``, ``cancel``, and ``change``.
+Most requests on a session only read what ``initialize`` settled (a tool call
+that neither waits nor takes a Context, a listing, a ping): the owner
+announces each session it opens and ends, every worker keeps a replica of
+those facts, and answers such requests itself, telling the owner (at most once
+a second per session) that the session is in use so it does not expire. A
+session of one busy client is then served by every worker, not just its owner.
+Replicas are as fresh as the rings: for the moment an announcement takes to
+cross, a new session's requests are forwarded, and an ended one's answered.
+
+Records are msgpack arrays, first element the kind: ``req``, ``out`` (response
+bytes), ``end``, ``cancel``, ``change``, and for replicas ``session``,
+``ended`` and ``touch``.
 """
 
 import itertools
 import logging
+import math
 import random
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 import trio
 
 from mocopr.app.changes import Change, ChangeFeed
+from mocopr.app.session import LegacySession
 from mocopr.ipc.ring import Ring
 from mocopr.transport.http1 import Request
 from mocopr.transport.http_server import ClientGone, Responder
@@ -31,6 +45,10 @@ log = logging.getLogger("mocopr.forwarding")
 _pack = msgpack.Packer(use_bin_type=True).pack
 #: Response chunks waiting for a forwarding connection to write them; beyond it the owner waits.
 STREAM_BUFFER = 64
+#: Seconds between two ``touch`` records for one session: its owner's idle clock needs no more.
+TOUCH_INTERVAL = 1.0
+#: Seconds an announcement may wait for room in a full ring before it is dropped.
+ANNOUNCE_TIMEOUT = 1.0
 
 
 def session_owner(session_id: str) -> int | None:
@@ -57,19 +75,40 @@ class RingResponder(Responder):
         return await handler()
 
 
+@dataclass(frozen=True)
+class Replica:
+    """What a worker knows of a session another worker owns: what ``initialize`` settled."""
+
+    #: The owner's generation: a replacement in its slot never knew the session.
+    generation: int
+    state: LegacySession
+
+
 class Router:
     """One worker's view of the ring mesh: where sessions live, and the rings to reach them."""
 
     def __init__(
         self,
         slot: int,
+        generation: int,
         outbound: dict[int, Ring],
         inbound: dict[int, Ring],
         handle: Callable[[Request, Responder], Awaitable[None]],
         changes: ChangeFeed,
         alive: Callable[[int], bool],
+        generation_of: Callable[[int], int],
+        touch: Callable[[str], None],
     ) -> None:
         self.slot = slot
+        self.generation = generation
+        self._generation_of = generation_of
+        self._touch = touch
+        self._replicas: dict[str, Replica] = {}
+        #: The generation each other slot's sessions were last announced by.
+        self._owner_generations: dict[int | None, int] = {}
+        #: When each replicated session was last reported in use to its owner.
+        self._touched: dict[str, float] = {}
+        self._announcements, self._to_announce = trio.open_memory_channel[bytes](math.inf)
         self.outbound = outbound
         self.inbound = inbound
         self._handle = handle
@@ -94,6 +133,67 @@ class Router:
         if owner is None or owner == self.slot or owner not in self.outbound or not self._alive(owner):
             return None
         return owner
+
+    # -- replicas ----------------------------------------------------------------------------
+
+    def session_opened(self, state: LegacySession) -> None:
+        """Announce a session of ours to every other worker."""
+        record = (
+            "session", self.generation, state.id, state.protocol_version,
+            state.client_capabilities, state.client_info,
+        )  # fmt: skip
+        self._announcements.send_nowait(_pack(record))
+
+    def session_closed(self, session_id: str) -> None:
+        self._announcements.send_nowait(_pack(("ended", session_id)))
+
+    def replica_of(self, session_id: str) -> LegacySession | None:
+        """The settled facts of another worker's live session, if this worker has heard of it."""
+        replica = self._replicas.get(session_id)
+        if replica is None:
+            return None
+        owner = session_owner(session_id)
+        if owner is None or not self._alive(owner) or self._generation_of(owner) != replica.generation:
+            self._forget(session_id)
+            return None
+        return replica.state
+
+    def touch(self, session_id: str) -> None:
+        """Tell a session's owner that it is in use here (at most once per ``TOUCH_INTERVAL``)."""
+        now = time.monotonic()
+        if now - self._touched.get(session_id, -math.inf) < TOUCH_INTERVAL:
+            return
+        self._touched[session_id] = now
+        owner = session_owner(session_id)
+        if owner in self.outbound:
+            self.outbound[owner].try_put(_pack(("touch", session_id)))
+
+    def _replicate(
+        self, generation: int, session_id: str, version: str, capabilities: Any, info: Any
+    ) -> None:
+        owner = session_owner(session_id)
+        if self._owner_generations.get(owner) != generation:
+            # A new worker in that slot: the replicas of its predecessor's sessions died with it.
+            self._owner_generations[owner] = generation
+            for key in [key for key in self._replicas if session_owner(key) == owner]:
+                self._forget(key)
+        state = LegacySession(session_id, version, capabilities, info)
+        self._replicas[session_id] = Replica(generation, state)
+
+    def _forget(self, session_id: str) -> None:
+        self._replicas.pop(session_id, None)
+        self._touched.pop(session_id, None)
+
+    async def _announce(self) -> None:
+        """Send announcements to every live worker, in order, waiting a little for room."""
+        async for record in self._to_announce:
+            for slot, ring in self.outbound.items():
+                if not self._alive(slot) or ring.try_put(record):
+                    continue
+                with trio.move_on_after(ANNOUNCE_TIMEOUT) as late:
+                    await ring.put(record)
+                if late.cancelled_caught:
+                    log.warning("ring to worker %d is full; a session announcement was dropped", slot)
 
     # -- forwarding side -----------------------------------------------------------------
 
@@ -130,6 +230,7 @@ class Router:
     async def run(self) -> None:
         """Read every inbound ring for the life of the worker."""
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._announce)
             for source, ring in self.inbound.items():
                 nursery.start_soon(self._read, source, ring, nursery)
 
@@ -149,6 +250,12 @@ class Router:
                     scope.cancel()
             elif kind == "change":
                 self._relay_change(Change(record[1], record[2]))
+            elif kind == "session":
+                self._replicate(*record[1:])
+            elif kind == "ended":
+                self._forget(record[1])
+            elif kind == "touch":
+                self._touch(record[1])
 
     async def _serve(self, record: list[Any]) -> None:
         _, source, stream_id, keep_alive, method, path, query, headers, body = record

@@ -77,13 +77,18 @@ class Worker:
         self.rings = list(rings.values())
         self.router = Router(
             spec.slot,
+            spec.generation,
             outbound={target: ring for (source, target), ring in rings.items() if source == spec.slot},
             inbound={source: ring for (source, target), ring in rings.items() if target == spec.slot},
             handle=self.handler,
             changes=app.changes,
             alive=self._alive,
+            generation_of=lambda slot: self.table.slot(slot).generation,
+            touch=self.endpoint.sessions.touch,
         )
         self.endpoint.router = self.router
+        self.endpoint.sessions.on_open = self.router.session_opened
+        self.endpoint.sessions.on_close = self.router.session_closed
         self.endpoint.dispatcher.session_prefix = self.router.session_prefix
 
     async def run(self) -> None:

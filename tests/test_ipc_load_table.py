@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from mocopr.ipc import shm
 from mocopr.ipc.load_table import (
     DRAINING,
     FIELDS,
@@ -216,3 +217,20 @@ def test_slots_stop_working_once_the_table_is_closed() -> None:
     table.unlink()
     with pytest.raises(ValueError):
         slot.inflight = 1
+
+
+def test_sweep_removes_only_segments_whose_creator_is_gone(tmp_path: Path) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead_pid = int(gone.stdout)
+    names = {
+        "dead": f"mocopr_{dead_pid}_00ff",
+        "alive": f"mocopr_{os.getpid()}_00ff",
+        "no pid": "mocopr_00ff00ff00ff00ff",
+        "not ours": f"other_{dead_pid}_00ff",
+    }
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"x")
+    assert shm.sweep_stale(tmp_path) == [names["dead"]]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        name for key, name in names.items() if key != "dead"
+    )

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -15,6 +16,8 @@ import trio
 from tests.http_server import ROOT, running_server
 from tests.load_client import RequestFailed, ToolCaller
 from tests.raw_http import MODERN_META, RawConnection, mcp_post
+
+SHM = Path("/dev/shm")
 
 APP = "tests/apps/sample.py:app"
 pytestmark = pytest.mark.timeout(120)
@@ -499,3 +502,28 @@ async def _post_once(port: int, message: dict) -> dict:
     answer = (await connection.read_response()).json()
     await connection.aclose()
     return answer
+
+
+async def test_segments_of_a_killed_server_are_swept_by_the_next_one():
+    """kill -9 of the whole process group takes the resource tracker too, so nothing
+    unlinks the shared memory; the next supervisor removes it as it starts."""
+    with running_server(APP, "--workers", "1") as first:
+        leaked = [path for path in SHM.glob(f"mocopr_{first.process.pid}_*")]
+        assert leaked, "the supervisor's segments should carry its pid"
+        os.killpg(first.process.pid, signal.SIGKILL)
+        first.process.wait(10)
+        await wait_for(lambda: _group_gone(first.process.pid), "the killed process group gone")
+    assert all(path.exists() for path in leaked)
+    with running_server(APP, "--workers", "1"):
+        assert not any(path.exists() for path in leaked)
+
+
+async def _group_gone(pgid: int) -> bool:
+    return not any(_pgid(process) == pgid for process in psutil.process_iter())
+
+
+def _pgid(process: psutil.Process) -> int | None:
+    try:
+        return os.getpgid(process.pid)
+    except ProcessLookupError:
+        return None

@@ -29,7 +29,7 @@ from typing import Any
 
 import trio
 
-from mocopr.ipc import control
+from mocopr.ipc import control, shm
 from mocopr.ipc.control import ControlChannel
 from mocopr.ipc.load_table import EMPTY, READY, STARTING, LoadTable
 from mocopr.ipc.ring import Ring
@@ -99,6 +99,9 @@ class Supervisor:
         MCP URLs and the admin listener's URL."""
         self.listeners = self._open_listeners()
         self.config = self._settle_config(self.config)
+        stale = shm.sweep_stale()
+        if stale:
+            log.info("removed %d shared-memory segments left by processes that are gone", len(stale))
         self.table = LoadTable.create(2 * self.config.server.workers)
         self.metrics = MetricsTable.create(self.table.slots)
         self.rings = {

@@ -186,16 +186,17 @@ class Dispatcher:
         (``notifications/cancelled``): one that runs straight through could not
         be interrupted anyway, and the scope is a measurable share of its cost.
         """
-        started = time.perf_counter_ns()
+        observer = self.observer
+        started = time.perf_counter_ns() if observer is not None else 0
         if may_wait is None:
             may_wait = self.may_wait_message(message)
         if may_wait:
             answer = await self._cancellable(message, peer, send or peer.send)
         else:
             answer = await self.handle_request(message, peer, send or peer.send)
-        if self.observer is not None:
+        if observer is not None:
             outcome = "cancelled" if answer is None else "error" if messages.error_code(answer) else "ok"
-            self.observer(message.method, outcome, time.perf_counter_ns() - started)  # type: ignore[arg-type]
+            observer(message.method, outcome, time.perf_counter_ns() - started)  # type: ignore[arg-type]
         return answer
 
     async def _cancellable(self, message: Envelope, peer: Peer, send: Send) -> bytes | None:

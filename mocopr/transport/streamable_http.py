@@ -293,7 +293,8 @@ class StreamableHttpEndpoint:
         reply = Reply(responder, mode, [])
         peer = Peer(send=reply.send)
         if self.dispatcher.may_wait(message.method, target):  # type: ignore[arg-type]
-            answer = await responder.guard(lambda: self.dispatcher.answer(message, peer, reply.send, True))
+            answering = functools.partial(self.dispatcher.answer, message, peer, reply.send, True)
+            answer = await responder.guard(answering)
         else:
             answer = await self.dispatcher.answer(message, peer, reply.send, False)
         if answer is None:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import math
 import os
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -108,7 +109,8 @@ class Connection:
         self.served = 0
         #: Cancelled by the tracker's clock once ``deadline`` passes.
         self.timer = trio.CancelScope()
-        #: When the current wait for the client gives up; infinite while the server has the turn.
+        #: When (``time.monotonic()``, cheaper than trio's clock) the current wait for the client
+        #: gives up; infinite while the server has the turn.
         self.deadline = math.inf
         #: Whether bytes may be waiting unread: at the start, and after a read that filled the buffer.
         #: Otherwise (the client is waiting for an answer) reading would only fail, so wait first.
@@ -172,7 +174,7 @@ class Connection:
             self.pending.extend(error.requests)
             self._error = error
         if was_idle and self.parser.in_request:
-            self._request_deadline = trio.current_time() + self.settings.request_timeout
+            self._request_deadline = time.monotonic() + self.settings.request_timeout
 
     async def watch_for_close(self, scope: trio.CancelScope) -> None:
         """Read while a handler runs: EOF cancels it; pipelined bytes are kept for later."""
@@ -194,9 +196,7 @@ class Connection:
             if self.parser.take_continue():
                 await self.write(CONTINUE)
             busy = self.parser.in_request
-            deadline = (
-                self._request_deadline if busy else trio.current_time() + self.settings.keep_alive_timeout
-            )
+            deadline = self._request_deadline if busy else time.monotonic() + self.settings.keep_alive_timeout
             data = await self._receive(deadline)
             if not data:
                 return None
@@ -262,7 +262,7 @@ class ConnectionTracker:
         """Run for as long as connections are served: cancel each whose deadline has passed."""
         while True:
             await trio.sleep(self.resolution)
-            now = trio.current_time()
+            now = time.monotonic()
             for connection in self.connections:
                 if connection.deadline <= now:
                     connection.timer.cancel()

@@ -479,7 +479,8 @@ class Dispatcher:
     async def _run_tool(self, tool: Tool, arguments: dict[str, Any], context: Context | None) -> Any:
         """The tool's result; an exception it raises is a result with ``isError``."""
         try:
-            return tool.result(await tool.run(arguments, context))
+            value = tool.call(arguments, context) if tool.runs_inline else await tool.run(arguments, context)
+            return tool.result(value)
         except (McpError, InputRequired):
             raise
         except Exception as exc:

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from mocopr.app.content import TextContent, ToolResult, to_content
-from mocopr.app.signature import Signature, invoke
+from mocopr.app.signature import Signature, call_inline, invoke
 
 
 @dataclass(eq=False)
@@ -50,6 +50,15 @@ class Tool:
 
     async def run(self, arguments: dict[str, Any], context: Any) -> Any:
         return await invoke(self.fn, self.signature, arguments, context, blocking=self.blocking)
+
+    @property
+    def runs_inline(self) -> bool:
+        """Neither async nor blocking: :meth:`call` runs it without awaiting anything."""
+        return not (self.signature.is_async or self.blocking)
+
+    def call(self, arguments: dict[str, Any], context: Any) -> Any:
+        """Run a tool that :attr:`runs_inline`."""
+        return call_inline(self.fn, self.signature, arguments, context)
 
     def result(self, value: Any) -> Any:
         """Shape a handler's return value as a ``CallToolResult``."""

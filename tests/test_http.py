@@ -1,6 +1,7 @@
 """Streamable HTTP end to end, in process: the official SDK client in both
 modes, and raw clients that break every rule a limit or check guards."""
 
+import socket
 from functools import partial
 
 import msgspec
@@ -268,6 +269,36 @@ async def test_slow_headers_get_408(serve):
     assert response.status == 408
     with trio.fail_after(5):
         assert await connection.stream.receive_some(10) == b""
+
+
+async def test_a_client_that_stops_reading_is_cut_off_and_others_are_served(serve):
+    """Pipelined requests whose answers the client never reads fill the socket buffers;
+    the stalled write gives up after write_timeout and the connection closes. The
+    request timeout and keep-alive timeout are far away, so only that can close it."""
+    port = await serve(write_timeout=0.5)
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": MODERN_META}}
+    headers, body = mcp_post(listing, modern=True)
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = f"POST /mcp HTTP/1.1\r\nHost: localhost\r\n{lines}Content-Length: {len(body)}\r\n\r\n"
+    count = 400  # each answer lists every tool of the app: megabytes in all
+    stalled = trio.socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    await stalled.connect(("127.0.0.1", port))
+    await stalled.send((request.encode() + body) * count)
+    await trio.sleep(1.5)  # the server's writes stall, then time out
+    assert (await post(port, INIT)).status == 200  # nobody else noticed
+    received = b""
+    with trio.fail_after(10):
+        while True:
+            try:
+                data = await stalled.recv(1 << 20)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            received += data
+    stalled.close()
+    assert 0 < received.count(b"HTTP/1.1 200") < count
 
 
 async def test_idle_keep_alive_connection_is_closed(serve):

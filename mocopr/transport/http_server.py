@@ -112,6 +112,8 @@ class Connection:
         #: When (``time.monotonic()``, cheaper than trio's clock) the current wait for the client
         #: gives up; infinite while the server has the turn.
         self.deadline = math.inf
+        #: When a write stalled on a client that does not read gives up; infinite while none is.
+        self.write_deadline = math.inf
         #: Whether bytes may be waiting unread: at the start, and after a read that filled the buffer.
         #: Otherwise (the client is waiting for an answer) reading would only fail, so wait first.
         self._read_first = True
@@ -135,11 +137,16 @@ class Connection:
             await trio.lowlevel.checkpoint()
 
     async def _write_rest(self, view: memoryview) -> None:
-        """The part of a write the socket had no room for, as room is made."""
-        while view:
-            await trio.lowlevel.wait_writable(self.sock)
-            with contextlib.suppress(BlockingIOError):
-                view = view[os.write(self.fd, view) :]
+        """The part of a write the socket had no room for, as room is made, within the
+        write timeout (the tracker's clock watches ``write_deadline``)."""
+        self.write_deadline = time.monotonic() + self.settings.write_timeout
+        try:
+            while view:
+                await trio.lowlevel.wait_writable(self.sock)
+                with contextlib.suppress(BlockingIOError):
+                    view = view[os.write(self.fd, view) :]
+        finally:
+            self.write_deadline = math.inf
 
     async def _receive(self, deadline: float) -> bytes:
         """The next bytes from the client, waiting for them until ``deadline`` at most.
@@ -225,7 +232,7 @@ class ConnectionTracker:
     them (idle ones close at once, busy ones after the answer they are writing).
 
     Deadlines are checked by one clock for all connections, as nginx's timers are,
-    every tenth of the shorter timeout (between 10 ms and 0.5 s): a deadline passes
+    every tenth of the shortest timeout (between 10 ms and 0.5 s): a deadline passes
     at most that late, and a request pays two attribute writes for its deadlines.
     """
 
@@ -233,7 +240,7 @@ class ConnectionTracker:
         self.connections: set[Connection] = set()
         self.draining = False
         self._empty = trio.Event()
-        shorter = min(settings.request_timeout, settings.keep_alive_timeout)
+        shorter = min(settings.request_timeout, settings.keep_alive_timeout, settings.write_timeout)
         self.resolution = min(max(shorter / 10, 0.01), 0.5)
 
     def __len__(self) -> int:
@@ -264,7 +271,7 @@ class ConnectionTracker:
             await trio.sleep(self.resolution)
             now = time.monotonic()
             for connection in self.connections:
-                if connection.deadline <= now:
+                if connection.deadline <= now or connection.write_deadline <= now:
                     connection.timer.cancel()
 
 

@@ -22,6 +22,9 @@ class HttpSettings:
     request_timeout: float = 10.0
     #: Seconds an idle keep-alive connection is kept open.
     keep_alive_timeout: float = 30.0
+    #: Seconds one write of a response may wait for the client to read (its window full), after
+    #: which the connection closes: a client that stops reading cannot hold a connection either.
+    write_timeout: float = 30.0
     #: Legacy sessions alive at once; beyond it ``initialize`` gets 503.
     max_sessions: int = 1000
     #: Seconds a legacy session may go unused before it expires.

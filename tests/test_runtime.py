@@ -13,6 +13,7 @@ import psutil
 import pytest
 import trio
 
+from mocopr.workers.worker import adopt
 from tests.http_server import ROOT, running_server
 from tests.load_client import RequestFailed, ToolCaller
 from tests.raw_http import MODERN_META, RawConnection, mcp_post
@@ -527,3 +528,16 @@ def _pgid(process: psutil.Process) -> int | None:
         return os.getpgid(process.pid)
     except ProcessLookupError:
         return None
+
+
+async def test_a_handed_over_tcp_connection_has_nagle_off_and_others_are_adopted_as_they_are():
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    adopted = adopt(accepted.detach())
+    assert adopted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    local, remote = socket.socketpair()
+    unix = adopt(local.detach())
+    assert unix.family == socket.AF_UNIX
+    for sock in (adopted, unix, client, listener, remote):
+        sock.close()

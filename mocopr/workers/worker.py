@@ -133,8 +133,7 @@ class Worker:
                 except EOFError:
                     return
                 for fd in fds:
-                    sock = trio.socket.from_stdlib_socket(socket.socket(fileno=fd))
-                    nursery.start_soon(self._serve, sock)
+                    nursery.start_soon(self._serve, adopt(fd))
         finally:
             handed_over.set()
 
@@ -191,6 +190,19 @@ class Worker:
                 len(self.tracker),
             )
         self.endpoint.sessions.close_all()
+
+
+def adopt(fd: int) -> trio.socket.SocketType:
+    """A connection the acceptor handed over, as a trio socket, with Nagle's algorithm off.
+
+    ``trio.SocketStream`` turns it off for the connections it wraps; a handed-over socket is
+    used raw, so it is done here. With it on, the second small write of a streamed answer
+    (an SSE event after the head) could wait for the client's delayed ACK, tens of milliseconds.
+    """
+    sock = socket.socket(fileno=fd)
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return trio.socket.from_stdlib_socket(sock)
 
 
 def run_worker(spec: WorkerSpec, config: Config) -> None:

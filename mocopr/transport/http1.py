@@ -198,15 +198,18 @@ class Http1Connection:
         self._url += url  # in pieces when the request line arrives in pieces
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        # Kept raw, and made into the headers dict once the head is complete: cheaper than
-        # one dict update per field. A trailer field is counted, then dropped (RFC 9110 §6.5.1).
-        fields = self._fields
-        fields.append((name, value))
-        if len(fields) > self._limits.max_header_count:
+        # Kept raw, and counted and made into the headers dict once the head is complete:
+        # cheaper than work per field, and the head's size limit already bounds the list.
+        # A trailer field is counted at the end of the message, then dropped (RFC 9110 §6.5.1).
+        self._fields.append((name, value))
+
+    def _count_fields(self) -> None:
+        if len(self._fields) > self._limits.max_header_count:
             raise HttpError(431, f"more than {self._limits.max_header_count} header fields")
 
     def on_headers_complete(self) -> None:
         self._head_complete = True
+        self._count_fields()
         parser, headers = self._parser, _headers_of(self._fields)
         version = parser.get_http_version()
         if version != "1.1" and version != "1.0":
@@ -239,6 +242,8 @@ class Http1Connection:
         self._body.append(data)
 
     def on_message_complete(self) -> None:
+        if self._chunked:
+            self._count_fields()  # with the trailer fields
         request = self._request
         assert request is not None  # llhttp completes a message only after its head
         request.body = b"".join(self._body)

@@ -119,6 +119,9 @@ class Dispatcher:
             return True
         if method == "completion/complete":
             return inspect.iscoroutinefunction(self.app.completer)
+        catalogs = self._targets_of.get(method)
+        if catalogs is None or not any(catalog.any_waits() for catalog in catalogs):
+            return False  # no handler of this kind can wait: no need to look the target up
         handler = self._handler_of(method, target)
         return handler is not None and (handler.signature.is_async or handler.blocking)
 
@@ -145,10 +148,8 @@ class Dispatcher:
         """:meth:`may_wait` for an undecoded request (its target is decoded on its own)."""
         method = message.method
         catalogs = self._targets_of.get(method)  # type: ignore[arg-type]
-        if catalogs is None:
+        if catalogs is None or not any(catalog.any_waits() for catalog in catalogs):
             return self.may_wait(method, None)  # type: ignore[arg-type]
-        if not any(catalog.any_waits() for catalog in catalogs):
-            return False  # no handler of this kind can wait: no need to decode the target
         target = self._target_of(message)
         return target is not None and self.may_wait(method, target)  # type: ignore[arg-type]
 
@@ -227,8 +228,11 @@ class Dispatcher:
         if peer.session is None or not peer.session.deliver(message):
             log.debug("dropped a response to no pending request: id=%r", message.id)
 
-    async def dispatch(self, message: Envelope, peer: Peer, send: Send | None = None) -> bytes | None:
-        """Route any single message; the answer to a request, else None."""
+    async def dispatch(
+        self, message: Envelope, peer: Peer, send: Send | None = None, may_wait: bool | None = None
+    ) -> bytes | None:
+        """Route any single message; the answer to a request, else None. ``may_wait``, if
+        the caller has worked it out already, is passed on to :meth:`answer`."""
         try:
             messages.check_envelope(message)
         except McpError as error:
@@ -240,7 +244,7 @@ class Dispatcher:
         if message.id is UNSET:
             self.notify(message, peer)
             return None
-        return await self.answer(message, peer, send)
+        return await self.answer(message, peer, send, may_wait)
 
     async def dispatch_batch(
         self, batch: list[Envelope], peer: Peer, send: Send | None = None

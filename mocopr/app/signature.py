@@ -195,15 +195,13 @@ async def invoke(
     blocking: bool,
 ) -> Any:
     """Call a handler: awaited if async, in a worker thread if marked blocking, else inline."""
+    if not (signature.is_async or blocking):
+        return call_inline(fn, signature, arguments, context)
+    if signature.context_parameter is not None:
+        arguments[signature.context_parameter] = context
     if signature.is_async:
-        if signature.context_parameter is not None:
-            arguments[signature.context_parameter] = context
         return await fn(**arguments)
-    if blocking:
-        if signature.context_parameter is not None:
-            arguments[signature.context_parameter] = context
-        return await trio.to_thread.run_sync(functools.partial(fn, **arguments))
-    return call_inline(fn, signature, arguments, context)
+    return await trio.to_thread.run_sync(functools.partial(fn, **arguments))
 
 
 def call_inline(fn: Callable[..., Any], signature: Signature, arguments: dict[str, Any], context: Any) -> Any:

@@ -213,10 +213,16 @@ _decode_error_probe = msgspec.json.Decoder(_ErrorProbe).decode
 def error_code(answer: bytes) -> int | None:
     """The error code of an encoded response, or None for a result.
 
-    Only a response that mentions an ``"error"`` key at all is decoded, so results
-    cost one substring search.
+    A response made by :func:`encode_result` or :func:`encode_error` says which it is
+    right after its id, where neither member name can occur (an encoded id holds no
+    unescaped quote): a result is known by a search over its first few bytes. Anything
+    else is decoded if it mentions an ``"error"`` key at all.
     """
-    if b'"error":' not in answer:
+    if answer.startswith(_RESULT_HEAD):
+        result_at = answer.find(_RESULT_MID, len(_RESULT_HEAD))
+        if result_at >= 0 and answer.find(_ERROR_MID, len(_RESULT_HEAD), result_at) < 0:
+            return None
+    elif b'"error":' not in answer:
         return None
     try:
         probe = _decode_error_probe(answer)

@@ -2,9 +2,8 @@
 transport requires. A bad Origin gets 403, a bad Host 421."""
 
 import ipaddress
+from collections.abc import Callable
 from urllib.parse import urlsplit
-
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
 
 
 def _is_loopback(host: str) -> bool:
@@ -28,8 +27,9 @@ def _split_host(value: str) -> tuple[str, str]:
 class HostGuard:
     """Decides whether a request's Host and Origin headers are acceptable.
 
-    Verdicts are remembered (a client sends the same Host on every request), up to
-    a bound so that a client cycling through made-up hosts cannot grow the memo.
+    Verdicts are remembered (a client sends the same Host and Origin on every
+    request), up to a bound so that a client cycling through made-up values cannot
+    grow the memo.
     """
 
     MEMO_SIZE = 256
@@ -37,26 +37,32 @@ class HostGuard:
     def __init__(
         self, bind_host: str, allowed_hosts: tuple[str, ...], allowed_origins: tuple[str, ...]
     ) -> None:
-        self._any_host = "*" in allowed_hosts or (not allowed_hosts and not _is_loopback(bind_host))
+        bound_to_loopback = _is_loopback(bind_host)
+        self._any_host = "*" in allowed_hosts or (not allowed_hosts and not bound_to_loopback)
         self._hosts = {h.lower() for h in allowed_hosts}
-        self._loopback_only = not allowed_hosts and _is_loopback(bind_host)
+        self._loopback_only = not allowed_hosts and bound_to_loopback
         self._any_origin = "*" in allowed_origins
         self._origins = {o.lower().rstrip("/") for o in allowed_origins}
         self._host_memo: dict[str, bool] = {}
+        self._origin_memo: dict[str, bool] = {}
 
     def host_ok(self, host: str | None) -> bool:
         if self._any_host:
             return True
         if not host:
             return False
-        verdict = self._host_memo.get(host)
+        return self._remembered(self._host_memo, host, self._judge_host)
+
+    def _remembered(self, memo: dict[str, bool], value: str, judge: Callable[[str], bool]) -> bool:
+        verdict = memo.get(value)
         if verdict is None:
-            verdict = self._judge_host(host.lower())
-            if len(self._host_memo) < self.MEMO_SIZE:
-                self._host_memo[host] = verdict
+            verdict = judge(value)
+            if len(memo) < self.MEMO_SIZE:
+                memo[value] = verdict
         return verdict
 
     def _judge_host(self, host: str) -> bool:
+        host = host.lower()
         if host in self._hosts:
             return True
         name, _ = _split_host(host)
@@ -67,6 +73,9 @@ class HostGuard:
     def origin_ok(self, origin: str | None) -> bool:
         if origin is None or self._any_origin:
             return True
+        return self._remembered(self._origin_memo, origin, self._judge_origin)
+
+    def _judge_origin(self, origin: str) -> bool:
         origin = origin.lower().rstrip("/")
         if origin in self._origins:
             return True

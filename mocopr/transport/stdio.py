@@ -6,6 +6,7 @@ by a lock, so messages never interleave. On stdin EOF or SIGTERM the server
 stops taking requests, gives the ones in flight a short grace period, and exits.
 """
 
+import functools
 import logging
 import os
 import signal
@@ -108,9 +109,9 @@ class StdioServer:
                 self._start(nursery, self.dispatcher.dispatch_batch, message)
             elif message.is_request and self.dispatcher.may_wait_message(message):
                 # A handler that may wait runs in a task of its own, so it holds up nothing.
-                self._start(nursery, self.dispatcher.dispatch, message)
+                self._start(nursery, functools.partial(self.dispatcher.dispatch, may_wait=True), message)
             else:
-                answer = await self.dispatcher.dispatch(message, self.peer)
+                answer = await self.dispatcher.dispatch(message, self.peer, may_wait=False)
                 if answer is not None:
                     await self.write(answer)
 

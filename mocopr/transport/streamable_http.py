@@ -102,12 +102,9 @@ class Reply:
     event stream, so the client can resume it with ``Last-Event-ID``.
     """
 
-    def __init__(
-        self, responder: Responder, mode: str, headers: Headers, session: HttpSession | None = None
-    ) -> None:
+    def __init__(self, responder: Responder, mode: str, session: HttpSession | None = None) -> None:
         self.responder = responder
         self.mode = mode
-        self.headers = headers
         self.session = session
         self._events: sse.EventStream | None = None
 
@@ -122,7 +119,7 @@ class Reply:
 
     async def _emit(self, data: bytes) -> None:
         if not self.responder.streaming:
-            await self.responder.start_stream(200, self.headers + SSE)
+            await self.responder.start_stream(200, SSE)
             if self.session is not None:
                 self._events = self.session.open_stream()
         event = self._events.append(data) if self._events is not None else sse.frame(data)
@@ -134,7 +131,7 @@ class Reply:
 
     async def finish(self, data: bytes | None, status: int = 200) -> None:
         if data is None and not self.responder.streaming:
-            await self.responder.respond(202, self.headers)
+            await self.responder.respond(202, [])
             return
         if self.responder.streaming or self.mode == "sse":
             if data is not None:
@@ -143,7 +140,7 @@ class Reply:
                 self._events.close()
             await self.responder.end_stream()
             return
-        await self.responder.respond(status, self.headers + JSON, data or b"")
+        await self.responder.respond(status, JSON, data or b"")
 
 
 def _accepts(request: Request) -> tuple[bool, bool]:
@@ -290,10 +287,13 @@ class StreamableHttpEndpoint:
         except McpError as error:
             await self._error(responder, _MODERN_STATUS.get(error.code, 400), message.id, error)
             return
-        reply = Reply(responder, mode, [])
+        reply = Reply(responder, mode)
         peer = Peer(send=reply.send)
+        # No cancel scope in the dispatcher (may_wait False there): this peer lives for one
+        # request, so no notifications/cancelled can reach it; a client that leaves cancels
+        # a request that may wait through the guard.
         if self.dispatcher.may_wait(message.method, target):  # type: ignore[arg-type]
-            answering = functools.partial(self.dispatcher.answer, message, peer, reply.send, True)
+            answering = functools.partial(self.dispatcher.answer, message, peer, reply.send, False)
             answer = await responder.guard(answering)
         else:
             answer = await self.dispatcher.answer(message, peer, reply.send, False)
@@ -398,7 +398,7 @@ class StreamableHttpEndpoint:
                 ),
             )
             return
-        reply = Reply(responder, mode, [], session)
+        reply = Reply(responder, mode, session)
         if isinstance(message, list):
             answer = await self.dispatcher.dispatch_batch(message, session.peer, reply.send)
         else:
@@ -422,7 +422,7 @@ class StreamableHttpEndpoint:
         if not self.dispatcher.runs_anywhere(message):
             return False
         self.router.touch(session_id)
-        answer = await self.dispatcher.dispatch(message, Peer(send=_discard, session=state))
+        answer = await self.dispatcher.dispatch(message, Peer(send=_discard, session=state), may_wait=False)
         await responder.respond(200, JSON, answer or b"")
         return True
 

@@ -216,8 +216,8 @@ class Router:
                         return
                     await responder.write(data)
 
-            finished = await responder.guard(relay)
-            if finished is None and not responder.done:
+            await responder.guard(relay)
+            if not responder.done:
                 await self.outbound[owner].put(_pack(("cancel", self.slot, stream_id)))
         except ClientGone:
             await self.outbound[owner].put(_pack(("cancel", self.slot, stream_id)))

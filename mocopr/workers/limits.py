@@ -1,7 +1,7 @@
 """The per-worker limit on requests in flight, kept in the worker's load-table
 slot so the acceptor and the supervisor see the same numbers."""
 
-from mocopr.ipc.load_table import Slot
+from mocopr.ipc.load_table import INFLIGHT, REJECTED_INFLIGHT, TOTAL_REQUESTS, Slot
 from mocopr.protocol import errors, messages
 from mocopr.protocol.errors import McpError
 from mocopr.server.metrics import Recorder
@@ -18,7 +18,8 @@ class InflightLimiter:
         self, handler: Handler, slot: Slot, recorder: Recorder, limit: int, retry_after: int
     ) -> None:
         self._handler = handler
-        self._slot = slot
+        #: The slot's words, indexed directly: this runs on every request (see ``Slot``).
+        self._words = slot.words
         self._recorder = recorder
         self._limit = limit
         self._busy_headers = [
@@ -27,15 +28,15 @@ class InflightLimiter:
         ]
 
     async def __call__(self, request: Request, responder: Responder) -> None:
-        slot = self._slot
-        if slot.inflight >= self._limit:
-            slot.rejected_inflight += 1
+        words = self._words
+        if words[INFLIGHT] >= self._limit:
+            words[REJECTED_INFLIGHT] += 1
             self._recorder.reject("inflight")
             await responder.respond(503, self._busy_headers, _BUSY)
             return
-        slot.inflight += 1
-        slot.total_requests += 1
+        words[INFLIGHT] += 1
+        words[TOTAL_REQUESTS] += 1
         try:
             await self._handler(request, responder)
         finally:
-            slot.inflight -= 1
+            words[INFLIGHT] -= 1

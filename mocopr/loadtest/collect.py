@@ -104,7 +104,7 @@ def build_result(
         measured=measured,
         overall=overall,
         operations=operations,
-        series=series.points(plan.ramp_up + (measured if error else plan.duration)),
+        series=series.points(plan.ramp_up + measured),
         error=error,
     )
 

@@ -159,10 +159,8 @@ class Client:
         A reused connection that the server closed before answering (its idle timeout raced our
         request) is retried once on a new one, as HTTP clients do; any other failure counts.
         """
-        connection = self.connection
-        reused = connection is not None and not connection.closed
-        if connection is None or connection.closed:
-            connection = await self.connect()
+        reused = self.connection is not None and not self.connection.closed
+        connection = await self._open()
         try:
             response = await connection.request(data, monotonic())
         except TransportError as exc:
@@ -175,6 +173,16 @@ class Client:
             except TransportError:
                 self.connection = None
                 raise
+        return self._kept(connection, response)
+
+    async def _open(self) -> HttpConnection:
+        """The kept-alive connection, or a new one if there is none (or it closed)."""
+        if self.connection is None or self.connection.closed:
+            return await self.connect()
+        return self.connection
+
+    def _kept(self, connection: HttpConnection, response: Response) -> Response:
+        """Forget the connection if the server will not keep it alive after ``response``."""
         if not response.keep_alive:
             connection.close()
             self.connection = None
@@ -192,18 +200,13 @@ class Client:
 
     async def send_with_deadline(self, data: bytes) -> Response:
         """A request outside the measured load (a handshake step), with its own deadline."""
-        connection = self.connection
-        if connection is None or connection.closed:
-            connection = await self.connect()
+        connection = await self._open()
         try:
             response = await answer(connection, data, self.load.plan.timeout)
         except TransportError:
             self.connection = None
             raise
-        if not response.keep_alive:
-            connection.close()
-            self.connection = None
-        return response
+        return self._kept(connection, response)
 
     async def open_session(self) -> list[RequestTemplate]:
         plan = self.load.plan
@@ -244,7 +247,7 @@ class LoadProcess:
         self.schedule = None if rate is None else OpenLoopSchedule(rate, plan.ramp_up, index / plan.processes)
         self.start = self.window_start = self.end = 0.0
         self.next_slot = 0
-        self.stopping = False
+        #: Why this process stopped early; None while it runs.
         self.stopped: str | None = None
         self.ended_at = 0.0
         self.refused_since: float | None = None
@@ -320,9 +323,12 @@ class LoadProcess:
             self.halt(reason)
             self.channel.put(Halted(self.index, reason))
 
+    @property
+    def stopping(self) -> bool:
+        return self.stopped is not None
+
     def halt(self, reason: str) -> None:
         if not self.stopping:
-            self.stopping = True
             self.stopped = reason
             self.ended_at = monotonic() - self.start
 

@@ -193,19 +193,17 @@ class _Run:
         reports: dict[int, ProcessReport] = {}
         plan = self.plan
         deadline = self.started + plan.ramp_up + plan.duration + plan.timeout + EXIT_GRACE
+        wait = 0.1  # then 0: take what is left without waiting, and stop
         while len(reports) < len(self.processes):
-            message = await self.receive(0.1)
+            message = await self.receive(wait)
             if isinstance(message, ProcessReport):
                 reports[message.process] = message
             elif message is not None:
                 self.take(message)
-            elif time.monotonic() > deadline or not any(process.is_alive() for process in self.processes):
-                while (message := await self.receive(0)) is not None:
-                    if isinstance(message, ProcessReport):
-                        reports[message.process] = message
-                    else:
-                        self.take(message)
+            elif wait == 0:
                 break
+            elif time.monotonic() > deadline or not any(process.is_alive() for process in self.processes):
+                wait = 0
         return [reports[index] for index in sorted(reports)]
 
     def take(self, message: object) -> None:

@@ -13,7 +13,7 @@ from mocopr import __version__
 from mocopr.app.server import McpServer
 from mocopr.loader import AppLoadError, load_app
 from mocopr.loadtest import cli as loadtest_cli
-from mocopr.server.config import Config, ConfigError, load_config
+from mocopr.server.config import Bind, Config, ConfigError, load_config
 from mocopr.transport.http_app import serve_http
 from mocopr.transport.http_settings import HttpSettings
 from mocopr.transport.stdio import serve_stdio
@@ -111,11 +111,8 @@ async def run_http(app: McpServer, settings: HttpSettings, name: str) -> None:
     """Serve over HTTP and say where, with the port the kernel chose if 0 was asked for."""
     async with trio.open_nursery() as nursery:
         listeners = await nursery.start(partial(serve_http, app, settings, handle_signals=True))
-        host, port = listeners[0].socket.getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
-        print(
-            f"mocopr: serving {name} at http://{shown}:{port}{settings.endpoint}", file=sys.stderr, flush=True
-        )
+        address = Bind.of_socket(listeners[0].socket)
+        print(f"mocopr: serving {name} at http://{address}{settings.endpoint}", file=sys.stderr, flush=True)
 
 
 def serve_supervised(config: Config, config_path: str | None, flags: dict[str, Any]) -> int:

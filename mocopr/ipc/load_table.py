@@ -59,6 +59,8 @@ EMPTY = 0
 STARTING = 1
 READY = 2  # accepting connections
 DRAINING = 3  # finishing in-flight requests; gets no new connections
+#: The states of a worker that is serving (its connections and sessions are live).
+SERVING = (READY, DRAINING)
 
 
 def _field(offset: int, doc: str) -> property:

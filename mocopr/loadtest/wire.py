@@ -7,7 +7,6 @@ Every request still gets its own id: a server that keeps state (a legacy session
 answers by id.
 """
 
-import base64
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from typing import Any
 import msgspec
 
 from mocopr.loadtest.scenario import ERA_VERSIONS, Era, LoadScenario
+from mocopr.protocol.messages import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
+from mocopr.transport.http_headers import encode_value
 
 ACCEPT = "application/json, text/event-stream"
 #: Ids count up from here: ten digits until 9 * 10**9 requests of one client, so that the
@@ -107,22 +108,12 @@ def mcp_headers(era: Era, method: str, name: str | None, session: Session | None
         headers["MCP-Protocol-Version"] = ERA_VERSIONS["modern"]
         headers["Mcp-Method"] = method
         if name is not None:
-            headers["Mcp-Name"] = header_value(name)
+            headers["Mcp-Name"] = encode_value(name)
     return headers
 
 
-def header_value(text: str) -> str:
-    """A header value as the modern era writes text that a header cannot carry as it is."""
-    if text.isascii() and text.isprintable():
-        return text
-    return f"=?base64?{base64.b64encode(text.encode()).decode()}?="
-
-
 def modern_meta() -> dict[str, Any]:
-    return {
-        "io.modelcontextprotocol/protocolVersion": ERA_VERSIONS["modern"],
-        "io.modelcontextprotocol/clientCapabilities": {},
-    }
+    return {META_PROTOCOL_VERSION: ERA_VERSIONS["modern"], META_CLIENT_CAPABILITIES: {}}
 
 
 def http_head(target: Target, method: str, headers: Mapping[str, str]) -> bytes:

@@ -17,7 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from mocopr.ipc import shm
-from mocopr.ipc.load_table import LoadTable
+from mocopr.ipc.load_table import SERVING, LoadTable
 
 METHODS = (
     "initialize", "ping", "tools/list", "tools/call", "resources/list", "resources/templates/list",
@@ -154,7 +154,7 @@ class RuntimeCollector(Collector):
         for r, reason in enumerate(REJECTIONS):
             rejected.add_metric([reason], totals[_REJECTIONS + r])
         yield rejected
-        live = [slot for slot in slots if slot["state"] in (2, 3)]
+        live = [slot for slot in slots if slot["state"] in SERVING]
         yield GaugeMetricFamily(
             "mocopr_connections", "Open client connections", value=sum(s["live_connections"] for s in live)
         )

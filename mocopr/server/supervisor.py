@@ -145,8 +145,7 @@ class Supervisor:
         collector = RuntimeCollector(self.metrics, self.table, lambda: sum(self.replacements.values()))
         admin = AdminListener(self.health, collector)
         port = await nursery.start(admin.serve, bind.host, bind.port)
-        host = f"[{bind.host}]" if ":" in bind.host else bind.host
-        url = f"http://{host}:{port}"
+        url = f"http://{Bind(bind.host, port)}"
         log.info("admin listener at %s (/health, /metrics)", url)
         return url
 
@@ -171,12 +170,7 @@ class Supervisor:
         }
 
     def urls(self) -> list[str]:
-        urls = []
-        for sock in self.listeners:
-            host, port = sock.getsockname()[:2]
-            shown = f"[{host}]" if ":" in host else host
-            urls.append(f"http://{shown}:{port}{self.config.http.endpoint}")
-        return urls
+        return [f"http://{Bind.of_socket(sock)}{self.config.http.endpoint}" for sock in self.listeners]
 
     def _open_listeners(self) -> list[socket.socket]:
         """Socket activation's sockets, or sockets bound as configured (``fd://N``: inherited)."""
@@ -420,7 +414,6 @@ class Supervisor:
         if child.role == "acceptor":
             if self.acceptor is child:
                 self.acceptor = None
-            replace = not child.expected_exit and not self.stopping
         else:
             if self.workers.get(child.slot) is child:
                 del self.workers[child.slot]
@@ -429,17 +422,15 @@ class Supervisor:
                 await self._tell_acceptor({"op": "forget", "slot": child.slot})
             if child.acceptor_end is not None:
                 child.acceptor_end.close()
-            replace = not child.expected_exit and not self.stopping
-        if not replace:
+        if child.expected_exit or self.stopping:
             log.info("%s (pid %d) exited with code %s", child.name, child.process.pid, code)
             return
         log.error("%s (pid %d) died with code %s; replacing it", child.name, child.process.pid, code)
         self._count_restart(child, code)
-        if child.role == "worker":
-            self.replacements[child.slot] += 1
         if child.role == "acceptor":
             await self.spawn_acceptor()
         else:
+            self.replacements[child.slot] += 1
             await self.spawn_worker(child.slot)
 
     def _count_restart(self, child: Child, code: int | None) -> None:

@@ -14,6 +14,14 @@ _SENTINEL_TAIL = "?="
 NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
 
+def encode_value(text: str) -> str:
+    """A header value for ``text``: as it is if it is printable ASCII, else in the Base64
+    sentinel form that :func:`decode_value` reads."""
+    if text.isascii() and text.isprintable():
+        return text
+    return f"{_SENTINEL_HEAD}{base64.b64encode(text.encode()).decode()}{_SENTINEL_TAIL}"
+
+
 def decode_value(raw: str) -> str:
     """A header value with surrounding whitespace dropped and the Base64 sentinel decoded.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import trio
 
 from mocopr.ipc.control import ControlChannel
-from mocopr.ipc.load_table import DRAINING, READY, LoadTable, Slot
+from mocopr.ipc.load_table import DRAINING, READY, SERVING, LoadTable, Slot
 from mocopr.ipc.ring import Ring
 from mocopr.loader import load_app
 from mocopr.server.config import Config
@@ -153,7 +153,7 @@ class Worker:
 
     def _alive(self, slot: int) -> bool:
         """Whether a worker is serving in ``slot`` (sessions of a dead one are gone)."""
-        return self.table.slot(slot).state in (READY, DRAINING)
+        return self.table.slot(slot).state in SERVING
 
     async def _heartbeat(self) -> None:
         interval = self.config.server.heartbeat_interval

@@ -59,10 +59,7 @@ class Catalog(Generic[Item]):
     def any_waits(self) -> bool:
         """Whether any item's handler may wait (async or blocking), remembered until a change."""
         if self._any_waits is None:
-            self._any_waits = any(
-                item.signature.is_async or item.blocking  # type: ignore[attr-defined]
-                for item in self._items.values()
-            )
+            self._any_waits = any(item.waits for item in self._items.values())  # type: ignore[attr-defined]
         return self._any_waits
 
     def _changed(self) -> None:

@@ -123,7 +123,7 @@ class Dispatcher:
         if catalogs is None or not any(catalog.any_waits() for catalog in catalogs):
             return False  # no handler of this kind can wait: no need to look the target up
         handler = self._handler_of(method, target)
-        return handler is not None and (handler.signature.is_async or handler.blocking)
+        return handler is not None and handler.waits
 
     def _handler_of(self, method: str, target: str | None) -> Tool | Prompt | Resource | None:
         """The tool, prompt or resource a request runs, if it runs one and it exists."""
@@ -167,10 +167,7 @@ class Dispatcher:
         if target is None:
             return True  # the answer is an error, the same anywhere
         handler = self._handler_of(method, target)  # type: ignore[arg-type]
-        return handler is None or (
-            not (handler.signature.is_async or handler.blocking)
-            and handler.signature.context_parameter is None
-        )
+        return handler is None or (not handler.waits and handler.signature.context_parameter is None)
 
     def close(self) -> None:
         """Begin shutdown: open ``subscriptions/listen`` streams end gracefully."""
@@ -483,7 +480,7 @@ class Dispatcher:
     async def _run_tool(self, tool: Tool, arguments: dict[str, Any], context: Context | None) -> Any:
         """The tool's result; an exception it raises is a result with ``isError``."""
         try:
-            value = tool.call(arguments, context) if tool.runs_inline else await tool.run(arguments, context)
+            value = await tool.run(arguments, context) if tool.waits else tool.call(arguments, context)
             return tool.result(value)
         except (McpError, InputRequired):
             raise

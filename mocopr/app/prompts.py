@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from mocopr.app.content import to_content
-from mocopr.app.signature import Signature, invoke
+from mocopr.app.signature import Handled, Signature, invoke
 from mocopr.protocol.errors import INVALID_PARAMS, McpError
 
 
@@ -34,7 +34,7 @@ def _single_block(content: Any) -> Any:
 
 
 @dataclass(eq=False)
-class Prompt:
+class Prompt(Handled):
     name: str
     fn: Callable[..., Any]
     signature: Signature

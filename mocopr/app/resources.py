@@ -9,12 +9,12 @@ from typing import Any
 import msgspec
 
 from mocopr.app.content import BlobResourceContents, TextResourceContents
-from mocopr.app.signature import Signature, invoke
+from mocopr.app.signature import Handled, Signature, invoke
 from mocopr.app.uri_template import UriTemplate
 
 
 @dataclass(eq=False)
-class Resource:
+class Resource(Handled):
     """A resource at a fixed URI, or a template of URIs when ``template`` has variables."""
 
     uri: str

@@ -186,6 +186,19 @@ def inspect_handler(
     )
 
 
+class Handled:
+    """What a tool, a prompt and a resource share: a handler of some signature that runs
+    inline, is awaited, or (``blocking``) runs in a worker thread."""
+
+    signature: Signature
+    blocking: bool
+
+    @property
+    def waits(self) -> bool:
+        """Whether running it may wait (async or blocking), as opposed to running straight through."""
+        return self.signature.is_async or self.blocking
+
+
 async def invoke(
     fn: Callable[..., Any],
     signature: Signature,

@@ -7,11 +7,11 @@ from typing import Any
 import msgspec
 
 from mocopr.app.content import TextContent, ToolResult, to_content
-from mocopr.app.signature import Signature, call_inline, invoke
+from mocopr.app.signature import Handled, Signature, call_inline, invoke
 
 
 @dataclass(eq=False)
-class Tool:
+class Tool(Handled):
     name: str
     fn: Callable[..., Any]
     signature: Signature
@@ -51,13 +51,8 @@ class Tool:
     async def run(self, arguments: dict[str, Any], context: Any) -> Any:
         return await invoke(self.fn, self.signature, arguments, context, blocking=self.blocking)
 
-    @property
-    def runs_inline(self) -> bool:
-        """Neither async nor blocking: :meth:`call` runs it without awaiting anything."""
-        return not (self.signature.is_async or self.blocking)
-
     def call(self, arguments: dict[str, Any], context: Any) -> Any:
-        """Run a tool that :attr:`runs_inline`."""
+        """Run a tool that does not :attr:`waits`, without awaiting anything."""
         return call_inline(self.fn, self.signature, arguments, context)
 
     def result(self, value: Any) -> Any:

@@ -90,9 +90,9 @@ class SessionRouter(Protocol):
 
     async def forward(self, owner: int, request: Request, responder: Responder) -> None: ...
 
-    def replica_of(self, session_id: str) -> LegacySession | None: ...
+    def replica_of(self, session_id: str, owner: int) -> LegacySession | None: ...
 
-    def touch(self, session_id: str) -> None: ...
+    def touch(self, session_id: str, owner: int) -> None: ...
 
 
 class Reply:
@@ -201,7 +201,7 @@ class StreamableHttpEndpoint:
             session_id = request.headers.get("mcp-session-id", "")
             owner = self.router.owner_of(session_id)
             if owner is not None:
-                if not await self._post_detached(request, responder, session_id):
+                if not await self._post_detached(request, responder, session_id, owner):
                     await self.router.forward(owner, request, responder)
                 return
         if request.method == "POST":
@@ -405,12 +405,14 @@ class StreamableHttpEndpoint:
             answer = await self.dispatcher.dispatch(message, session.peer, reply.send)
         await reply.finish(answer)
 
-    async def _post_detached(self, request: Request, responder: Responder, session_id: str) -> bool:
+    async def _post_detached(
+        self, request: Request, responder: Responder, session_id: str, owner: int
+    ) -> bool:
         """Answer here a request for a session another worker owns, when all it needs of
         the session is its replica (see ``Dispatcher.runs_anywhere``) and the answer is
         JSON; False leaves the request, untouched, to the owner."""
         assert self.router is not None
-        state = self.router.replica_of(session_id) if request.method == "POST" else None
+        state = self.router.replica_of(session_id, owner) if request.method == "POST" else None
         if state is None or self._response_mode(request) not in ("auto", "json"):
             return False
         try:
@@ -421,7 +423,7 @@ class StreamableHttpEndpoint:
             return False
         if not self.dispatcher.runs_anywhere(message):
             return False
-        self.router.touch(session_id)
+        self.router.touch(session_id, owner)
         answer = await self.dispatcher.dispatch(message, Peer(send=_discard, session=state), may_wait=False)
         await responder.respond(200, JSON, answer or b"")
         return True

@@ -147,26 +147,24 @@ class Router:
     def session_closed(self, session_id: str) -> None:
         self._announcements.send_nowait(_pack(("ended", session_id)))
 
-    def replica_of(self, session_id: str) -> LegacySession | None:
-        """The settled facts of another worker's live session, if this worker has heard of it."""
+    def replica_of(self, session_id: str, owner: int) -> LegacySession | None:
+        """The settled facts of a live session of ``owner`` (as :meth:`owner_of` found it),
+        if this worker has heard of it from the worker serving in that slot now."""
         replica = self._replicas.get(session_id)
         if replica is None:
             return None
-        owner = session_owner(session_id)
-        if owner is None or not self._alive(owner) or self._generation_of(owner) != replica.generation:
+        if self._generation_of(owner) != replica.generation:
             self._forget(session_id)
             return None
         return replica.state
 
-    def touch(self, session_id: str) -> None:
+    def touch(self, session_id: str, owner: int) -> None:
         """Tell a session's owner that it is in use here (at most once per ``TOUCH_INTERVAL``)."""
         now = time.monotonic()
         if now - self._touched.get(session_id, -math.inf) < TOUCH_INTERVAL:
             return
         self._touched[session_id] = now
-        owner = session_owner(session_id)
-        if owner in self.outbound:
-            self.outbound[owner].try_put(_pack(("touch", session_id)))
+        self.outbound[owner].try_put(_pack(("touch", session_id)))
 
     def _replicate(
         self, generation: int, session_id: str, version: str, capabilities: Any, info: Any

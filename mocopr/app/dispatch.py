@@ -303,15 +303,11 @@ class Dispatcher:
         version = meta.protocol_version
         if version is not None:
             if version not in MODERN_VERSIONS:
-                raise McpError(
-                    errors.UNSUPPORTED_PROTOCOL_VERSION,
-                    "Unsupported protocol version",
-                    {"supported": list(MODERN_VERSIONS), "requested": version},
-                )
+                raise messages.unsupported_version(version)
             if entry.era is Era.LEGACY:
                 raise McpError(errors.METHOD_NOT_FOUND, f"Method not found: {method}")
             if meta.client_capabilities is None:
-                raise McpError(errors.INVALID_PARAMS, f"Missing _meta[{messages.META_CLIENT_CAPABILITIES!r}]")
+                raise messages.missing_meta(messages.META_CLIENT_CAPABILITIES)
             return Exchange(request_id, method, version, Era.MODERN, meta, send, peer)
         session = peer.session
         if entry.era is Era.MODERN:

@@ -13,6 +13,7 @@ import msgspec
 from msgspec import UNSET, Raw, UnsetType, field
 
 from mocopr.protocol import errors
+from mocopr.protocol.versions import MODERN_VERSIONS
 
 RequestId = int | str
 T = TypeVar("T")
@@ -163,6 +164,20 @@ _params_decoders: dict[type, msgspec.json.Decoder] = {}
 _encoder = msgspec.json.Encoder()
 
 encode = _encoder.encode
+
+
+def missing_meta(key: str) -> errors.McpError:
+    """The error for a modern request whose ``_meta`` lacks ``key``."""
+    return errors.McpError(errors.INVALID_PARAMS, f"Missing _meta[{key!r}]")
+
+
+def unsupported_version(requested: str) -> errors.McpError:
+    """The error for a modern request in a protocol version this server does not speak."""
+    return errors.McpError(
+        errors.UNSUPPORTED_PROTOCOL_VERSION,
+        "Unsupported protocol version",
+        {"supported": list(MODERN_VERSIONS), "requested": requested},
+    )
 
 
 def decode_message(data: bytes) -> Envelope | list[Envelope]:

@@ -314,20 +314,16 @@ class StreamableHttpEndpoint:
             raise McpError(errors.INVALID_PARAMS, "Missing params._meta")
         body_version = meta.protocol_version
         if body_version is None:
-            raise McpError(errors.INVALID_PARAMS, f"Missing _meta[{messages.META_PROTOCOL_VERSION!r}]")
+            raise messages.missing_meta(messages.META_PROTOCOL_VERSION)
         if not len(meta.client_capabilities):
-            raise McpError(errors.INVALID_PARAMS, f"Missing _meta[{messages.META_CLIENT_CAPABILITIES!r}]")
+            raise messages.missing_meta(messages.META_CLIENT_CAPABILITIES)
         if body_version != version:
             raise McpError(
                 errors.HEADER_MISMATCH,
                 f"Header mismatch: MCP-Protocol-Version {version!r} differs from _meta {body_version!r}",
             )
         if version not in MODERN_VERSIONS:
-            raise McpError(
-                errors.UNSUPPORTED_PROTOCOL_VERSION,
-                "Unsupported protocol version",
-                {"supported": list(MODERN_VERSIONS), "requested": version},
-            )
+            raise messages.unsupported_version(version)
         method = message.method
         assert isinstance(method, str)
         http_headers.check_method(request.headers, method)

@@ -98,73 +98,70 @@ class Acceptor:
         if link is not None:
             link.channel.close()
 
-    def _in_transit(self, link: WorkerLink) -> int:
-        record = self.table.slot(link.slot)
-        adopted = (
-            record.total_connections - link.adopted_at_start if record.generation == link.generation else 0
-        )
-        return max(0, link.sent - adopted)
-
-    def live_connections(self) -> int:
-        """Connections open on every worker, counting those handed over but not yet adopted."""
-        return sum(
-            self.table.slot(link.slot).live_connections + self._in_transit(link)
-            for link in self.workers.values()
-        )
-
-    def choose(self) -> WorkerLink | None:
-        """The live, ready worker with the fewest connections (ties: fewest handed over),
-        among those below the per-worker connection limit."""
+    def scan(self) -> tuple[WorkerLink | None, int]:
+        """One pass over the workers: the one to give the next connection to, if any (the
+        live, ready worker with the fewest connections, ties to the fewest handed over,
+        below the per-worker limit), and the connections open on all of them, counting
+        those handed over but not yet adopted."""
         now = time.monotonic_ns()
         per_worker = self.config.server.max_connections_per_worker
         best: WorkerLink | None = None
         best_load = (0, 0)
+        total = 0
         for link in self.workers.values():
             record = self.table.slot(link.slot)
-            if link.dead or record.state != READY or record.generation != link.generation:
+            current = record.generation == link.generation
+            adopted = record.total_connections - link.adopted_at_start if current else 0
+            connections = record.live_connections + max(0, link.sent - adopted)
+            total += connections
+            if link.dead or not current or record.state != READY:
                 continue
-            if now - record.heartbeat_ns > self.stale_ns:
+            if now - record.heartbeat_ns > self.stale_ns or connections >= per_worker:
                 continue
-            load = (record.live_connections + self._in_transit(link), link.sent)
-            if load[0] >= per_worker:
-                continue
+            load = (connections, link.sent)
             if best is None or load < best_load:
                 best, best_load = link, load
-        return best
+        return best, total
 
     async def _accept_forever(self, listener: trio.socket.SocketType) -> None:
         limit = self.config.server.max_connections
         reject = self.config.server.accept_overflow == "reject"
         while True:
             # With no worker ready (starting, or all replaced at once) connections wait in the backlog.
-            while self.choose() is None or (not reject and self.live_connections() >= limit):
+            link, live = self.scan()
+            while link is None or (not reject and live >= limit):
                 await trio.sleep(LIMIT_POLL)
+                link, live = self.scan()
             sock, _ = await listener.accept()
             # A connection once accepted is this process's to deliver: stopping (a reload
             # replaces the acceptor under load) must not cancel its hand-over halfway.
             deadline = trio.current_time() + self.config.server.worker_boot_timeout
             with sock, trio.CancelScope(shield=True, deadline=deadline):
-                if reject and self.live_connections() >= limit:
+                link, live = self.scan()
+                if reject and live >= limit:
                     await self._refuse(sock)
                 else:
-                    await self._hand_over(sock, deadline)
+                    await self._hand_over(sock, deadline, link)
 
-    async def _hand_over(self, sock: trio.socket.SocketType, deadline: float) -> None:
-        """Give the connection to a worker; if the chosen one turns out dead, to another,
-        waiting (until ``deadline``: as long as a worker takes to boot) for one if none is
-        left, unless this acceptor is stopping."""
+    async def _hand_over(
+        self, sock: trio.socket.SocketType, deadline: float, link: WorkerLink | None
+    ) -> None:
+        """Give the connection to ``link`` (as :meth:`scan` chose it); if that one turns out
+        dead, or there was none, to another, waiting (until ``deadline``: as long as a worker
+        takes to boot) for one if none is left, unless this acceptor is stopping."""
         while True:
-            link = self.choose()
             if link is None:
                 if self.stopping or trio.current_time() > deadline - REFUSE_TIMEOUT:
                     await self._refuse(sock)
                     return
                 await trio.sleep(LIMIT_POLL)
+                link, _ = self.scan()
                 continue
             try:
                 await link.channel.send({"op": "conn"}, [sock.fileno()])
             except OSError:
                 link.dead = True
+                link, _ = self.scan()
                 continue
             link.sent += 1
             return

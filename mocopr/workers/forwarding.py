@@ -12,7 +12,8 @@ Most requests on a session only read what ``initialize`` settled (a tool call
 that neither waits nor takes a Context, a listing, a ping): the owner
 announces each session it opens and ends, every worker keeps a replica of
 those facts, and answers such requests itself, telling the owner (at most once
-a second per session) that the session is in use so it does not expire. A
+a second per session, or four times per idle timeout where that is shorter)
+that the session is in use so it does not expire. A
 session of one busy client is then served by every worker, not just its owner.
 Replicas are as fresh as the rings: for the moment an announcement takes to
 cross, a new session's requests are forwarded, and an ended one's answered.
@@ -45,7 +46,8 @@ log = logging.getLogger("mocopr.forwarding")
 _pack = msgpack.Packer(use_bin_type=True).pack
 #: Response chunks waiting for a forwarding connection to write them; beyond it the owner waits.
 STREAM_BUFFER = 64
-#: Seconds between two ``touch`` records for one session: its owner's idle clock needs no more.
+#: Seconds between two ``touch`` records for one session, at most: its owner's idle clock needs
+#: no more (and a quarter of the idle timeout, where that is shorter).
 TOUCH_INTERVAL = 1.0
 #: Seconds an announcement may wait for room in a full ring before it is dropped.
 ANNOUNCE_TIMEOUT = 1.0
@@ -98,11 +100,13 @@ class Router:
         alive: Callable[[int], bool],
         generation_of: Callable[[int], int],
         touch: Callable[[str], None],
+        idle_timeout: float,
     ) -> None:
         self.slot = slot
         self.generation = generation
         self._generation_of = generation_of
         self._touch = touch
+        self._touch_interval = min(TOUCH_INTERVAL, idle_timeout / 4)
         self._replicas: dict[str, Replica] = {}
         #: The generation each other slot's sessions were last announced by.
         self._owner_generations: dict[int | None, int] = {}
@@ -159,9 +163,9 @@ class Router:
         return replica.state
 
     def touch(self, session_id: str, owner: int) -> None:
-        """Tell a session's owner that it is in use here (at most once per ``TOUCH_INTERVAL``)."""
+        """Tell a session's owner that it is in use here, well within its idle timeout."""
         now = time.monotonic()
-        if now - self._touched.get(session_id, -math.inf) < TOUCH_INTERVAL:
+        if now - self._touched.get(session_id, -math.inf) < self._touch_interval:
             return
         self._touched[session_id] = now
         self.outbound[owner].try_put(_pack(("touch", session_id)))

@@ -85,6 +85,7 @@ class Worker:
             alive=self._alive,
             generation_of=lambda slot: self.table.slot(slot).generation,
             touch=self.endpoint.sessions.touch,
+            idle_timeout=self.settings.session_idle_timeout,
         )
         self.endpoint.router = self.router
         self.endpoint.sessions.on_open = self.router.session_opened

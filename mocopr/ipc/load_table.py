@@ -5,9 +5,10 @@ health (a stale heartbeat means a stuck worker) and for /health and /metrics. Wo
 counters on every request, so a field is one int64 in a ``memoryview.cast("q")`` over the segment and
 an update is one indexed load and store (``Slot.words``): about 50 ns, no struct packing, no lock.
 
-No lock is needed because every field has one writer at a time: the supervisor fills ``pid``,
-``generation``, ``cpu``, ``started_ns`` and ``state = STARTING`` before it starts a worker (and clears
-the slot after reaping it); from then on the worker writes its own slot. CPython stores an int64 item
+No lock is needed because every field has one writer at a time: the supervisor sets ``generation``,
+zeroes the counters and sets ``state = STARTING`` before it starts a worker (and marks the slot
+``EMPTY`` after reaping it); from then on the worker writes its own slot, ``pid``, ``cpu`` and
+``started_ns`` first. CPython stores an int64 item
 with one 8-byte copy, an aligned store, which x86-64 makes atomic: a reader never sees a torn value,
 only a possibly stale one. Fields read one after another are not a consistent snapshot, which is fine
 for balancing and reporting.

@@ -18,15 +18,11 @@ from mocopr.loadtest.stats import ErrorCounts, IntervalReport, OperationReport, 
 
 def summarize(hdr: HdrHistogram, total_us: int, max_us: int) -> LatencySummary:
     """Percentiles from the merged histogram; the mean and max from the exact sums beside it."""
-    percentiles = percentiles_us(hdr)
     count = hdr.get_total_count()
     return LatencySummary(
         mean=round(total_us / count / 1000, 3) if count else 0.0,
-        p50=percentiles["p50"] / 1000,
-        p90=percentiles["p90"] / 1000,
-        p99=percentiles["p99"] / 1000,
-        p99_9=percentiles["p99_9"] / 1000,
         max=max_us / 1000,
+        **{name: value / 1000 for name, value in percentiles_us(hdr).items()},
     )
 
 

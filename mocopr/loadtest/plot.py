@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 
 from mocopr.loadtest.result import LoadResult
 
-_PERCENTILES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p99_9", "p99.9"), ("max", "max"))
+#: The latency lines drawn, by label of ``LatencySummary.to_dict``.
+_PERCENTILES = ("p50", "p90", "p99", "p99.9", "max")
 
 
 def plot(result: LoadResult, path: str | Path) -> None:
@@ -25,9 +26,9 @@ def plot(result: LoadResult, path: str | Path) -> None:
         throughput.axhline(result.target_rps, linestyle="--", color="grey", label="target")
     throughput.set_ylabel("requests/s")
     throughput.set_ylim(bottom=0)
-    for field, label in _PERCENTILES:
-        values = [getattr(point.latency, field) for point in result.series]
-        latency.plot(seconds, values, label=label)
+    latencies = [point.latency.to_dict() for point in result.series]
+    for label in _PERCENTILES:
+        latency.plot(seconds, [values[label] for values in latencies], label=label)
     latency.set_yscale("log")
     latency.set_ylabel("latency (ms)")
     latency.set_xlabel("seconds since the start")
@@ -36,6 +37,5 @@ def plot(result: LoadResult, path: str | Path) -> None:
             axes.axvline(result.ramp_up, linestyle=":", color="grey")
         axes.grid(True, alpha=0.3)
         axes.legend(loc="upper left", fontsize="small")
-    loop = "closed loop" if result.target_rps is None else f"open loop at {result.target_rps:g} req/s"
-    figure.suptitle(f"{result.url}: {result.era} era, {loop}, {result.clients} clients")
+    figure.suptitle(f"{result.url}: {result.era} era, {result.loop}, {result.clients} clients")
     figure.savefig(path, dpi=100)

@@ -5,7 +5,7 @@ ramp-up); the time series covers the whole run, by second of completion.
 """
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,8 @@ class LatencySummary:
     max: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
-        return {
-            "mean": self.mean,
-            "p50": self.p50,
-            "p90": self.p90,
-            "p99": self.p99,
-            "p99.9": self.p99_9,
-            "max": self.max,
-        }
+        """By label (``p99_9`` is ``p99.9``), in field order: the report's columns, the JSON keys."""
+        return {f.name.replace("_", "."): getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass
@@ -133,6 +127,11 @@ class LoadResult:
     def mode(self) -> str:
         return "closed" if self.target_rps is None else "open"
 
+    @property
+    def loop(self) -> str:
+        """The loop in words, for the report and the plot's title."""
+        return "closed loop" if self.target_rps is None else f"open loop at {self.target_rps:g} req/s"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "url": self.url,
@@ -158,15 +157,14 @@ class LoadResult:
 
     def format_text(self) -> str:
         """The report a terminal shows: a table per operation, then the errors by kind."""
-        loop = "closed loop" if self.target_rps is None else f"open loop at {self.target_rps:g} req/s"
         ramp = f" after {self.ramp_up:g} s of ramp-up" if self.ramp_up else ""
         lines = [
-            f"{self.url}: {self.era} era, {loop}, "
+            f"{self.url}: {self.era} era, {self.loop}, "
             f"{_counted(self.clients, 'client')} in {_counted(self.processes, 'process')}",
             f"mix: {self.mix}; measured {self.measured:.1f} s of {self.duration:g} s{ramp}",
             "",
             f"{'operation':<16}{'requests':>10}{'req/s':>11}{'errors':>8}"
-            + "".join(f"{name:>9}" for name in ("mean", "p50", "p90", "p99", "p99.9", "max"))
+            + "".join(f"{name:>9}" for name in LatencySummary().to_dict())
             + "  (ms)",
         ]
         rows = [*self.operations.values(), self.overall] if len(self.operations) > 1 else [self.overall]

@@ -15,19 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import msgspec
 import pytest
 
 from mocopr.loadtest import LoadScenario, LoadTester
 from mocopr.loadtest.cli import add_parser, run
 from tests.apps.loadtest_target import INJECTED
 from tests.http_server import Server, running_server
+from tests.raw_http import MODERN_META, mcp_post
 
 TARGET = "tests/apps/loadtest_target.py:app"
-MODERN_META = {
-    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-    "io.modelcontextprotocol/clientCapabilities": {},
-}
 
 
 @pytest.fixture(scope="module")
@@ -45,21 +41,9 @@ def loadtest(*argv: str) -> int:
 
 def call_tool(server: Server, name: str, arguments: dict[str, Any]) -> Any:
     """One modern-era tools/call outside the load: what the server itself counted."""
-    body = msgspec.json.encode(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": name, "arguments": arguments, "_meta": MODERN_META},
-        }
-    )
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json, text/event-stream",
-        "MCP-Protocol-Version": "2026-07-28",
-        "Mcp-Method": "tools/call",
-        "Mcp-Name": name,
-    }
+    params = {"name": name, "arguments": arguments, "_meta": MODERN_META}
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+    headers, body = mcp_post(message, modern=True)
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
         connection.request("POST", "/mcp", body, headers)

@@ -26,7 +26,8 @@ log = logging.getLogger("mocopr.http")
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 RECEIVE_SIZE = 65536
-#: Writes between forced checkpoints, so one busy pipelining client cannot starve the rest.
+#: Writes without a wait in between before a forced checkpoint, so one busy pipelining client
+#: cannot starve the rest.
 FAIRNESS_INTERVAL = 8
 Headers = list[tuple[bytes, bytes]]
 T = TypeVar("T")
@@ -97,7 +98,8 @@ class Connection:
         self.sock = sock
         self._refused = refused
         self.fd = sock.fileno()
-        self._writes = 0
+        #: Answers written since the task last waited for the socket (and so let others run).
+        self._writes_unbroken = 0
         self.settings = settings
         self.parser = http1.Http1Connection(limits)
         self.pending: deque[Request] = deque()
@@ -132,8 +134,9 @@ class Connection:
         except OSError:
             self.closed = True
             raise ClientGone from None
-        self._writes += 1
-        if self._writes % FAIRNESS_INTERVAL == 0:
+        self._writes_unbroken += 1
+        if self._writes_unbroken == FAIRNESS_INTERVAL:
+            self._writes_unbroken = 0
             await trio.lowlevel.checkpoint()
 
     async def _write_rest(self, view: memoryview) -> None:
@@ -143,6 +146,7 @@ class Connection:
         try:
             while view:
                 await trio.lowlevel.wait_writable(self.sock)
+                self._writes_unbroken = 0
                 with contextlib.suppress(BlockingIOError):
                     view = view[os.write(self.fd, view) :]
         finally:
@@ -159,12 +163,14 @@ class Connection:
         try:
             if not self._read_first:
                 await trio.lowlevel.wait_readable(self.sock)
+                self._writes_unbroken = 0
             while True:
                 try:
                     data = os.read(self.fd, RECEIVE_SIZE)
                     break
                 except BlockingIOError:
                     await trio.lowlevel.wait_readable(self.sock)
+                    self._writes_unbroken = 0
         except OSError:
             return b""
         finally:

@@ -219,6 +219,9 @@ async def test_modern_rules(serve):
     assert unknown.status == 404 and unknown.json()["error"]["code"] == errors.METHOD_NOT_FOUND
     batch = await post(port, [call], modern=True, **{"Mcp-Method": "tools/call"})
     assert batch.status == 400
+    for envelope in ({"jsonrpc": "1.0"}, {"id": None}):
+        refused = await post(port, {**call, **envelope}, modern=True)
+        assert refused.status == 400 and refused.json()["error"]["code"] == errors.INVALID_REQUEST
     assert (await post(port, call, modern=True)).json()["result"]["structuredContent"] == {"result": 2}
 
 

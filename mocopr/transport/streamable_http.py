@@ -303,8 +303,10 @@ class StreamableHttpEndpoint:
 
     def _check_modern(self, request: Request, message: Envelope, version: str) -> str | None:
         """The checks of a modern request, in the order the conformance suite probes them:
-        required ``_meta`` fields, header against body, supported version, then the
-        ``Mcp-*`` headers. Returns the request's target (tool or prompt name, or URI)."""
+        a JSON-RPC 2.0 envelope, required ``_meta`` fields, header against body, supported
+        version, then the ``Mcp-*`` headers. Returns the request's target (tool or prompt
+        name, or URI)."""
+        messages.check_envelope(message)
         try:
             view = _decode_header_view(message.params if message.params is not UNSET else b"{}")
         except msgspec.DecodeError as exc:

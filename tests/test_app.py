@@ -1,7 +1,7 @@
 """The app API and the dispatcher, in process: both eras, every method."""
 
 import base64
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import pytest
@@ -357,25 +357,76 @@ async def test_legacy_elicitation_is_a_request_to_the_client(make_client):
     assert outcome["answer"]["result"]["content"][0]["text"] == "Bo is 7"
 
 
-async def test_batches_only_in_2025_03_26(make_client):
+BATCH = [
+    {"jsonrpc": "2.0", "id": 10, "method": "ping"},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 11, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1}}},
+]
+MODERN_META = {
+    messages.META_PROTOCOL_VERSION: MODERN,
+    messages.META_CLIENT_CAPABILITIES: {},
+}
+MODERN_LIST = {"jsonrpc": "2.0", "id": 12, "method": "tools/list", "params": {"_meta": MODERN_META}}
+
+
+async def send_batch(client, batch: list[dict]) -> Any:
+    """What the dispatcher answers to ``batch``, decoded (None for no answer)."""
+    data = messages.decode_message(msgspec.json.encode(batch))
+    answer = await client.dispatcher.dispatch_batch(data, client.peer)
+    return None if answer is None else msgspec.json.decode(answer)
+
+
+async def test_a_batch_is_answered_item_by_item_in_2025_03_26(make_client):
     c = make_client(build_app())
     await c.initialize("2025-03-26")
-    call = {"name": "add", "arguments": {"a": 1}}
-    batch = msgspec.json.encode(
-        [
-            {"jsonrpc": "2.0", "id": 10, "method": "ping"},
-            {"jsonrpc": "2.0", "method": "notifications/initialized"},
-            {"jsonrpc": "2.0", "id": 11, "method": "tools/call", "params": call},
-        ]
-    )
-    answer = msgspec.json.decode(await c.dispatcher.dispatch_batch(messages.decode_message(batch), c.peer))
-    assert sorted(a["id"] for a in answer) == [10, 11]
-    other = make_client(build_app())
-    await other.initialize("2025-06-18")
-    refused = msgspec.json.decode(
-        await other.dispatcher.dispatch_batch(messages.decode_message(batch), other.peer)
-    )
-    assert refused["error"]["code"] == errors.INVALID_REQUEST
+    answer = {item["id"]: item for item in await send_batch(c, BATCH)}
+    assert answer[10]["result"] == {}
+    assert answer[11]["result"]["structuredContent"] == {"result": 2}
+    assert set(answer) == {10, 11}
+
+
+@pytest.mark.parametrize(
+    ("version", "batch", "refusal"),
+    [
+        ("2024-11-05", BATCH, "Batches are not supported in protocol version 2024-11-05"),
+        ("2025-06-18", BATCH, "Batches are not supported in protocol version 2025-06-18"),
+        ("2025-11-25", BATCH, "Batches are not supported in protocol version 2025-11-25"),
+        (None, BATCH, "Batches are not supported before initialize"),
+        (None, [MODERN_LIST, MODERN_LIST], f"Batches are not supported in protocol version {MODERN}"),
+    ],
+    ids=["2024-11-05", "2025-06-18", "2025-11-25", "before-initialize", "modern"],
+)
+async def test_a_batch_is_refused_whole_outside_2025_03_26(make_client, version, batch, refusal):
+    c = make_client(build_app())
+    if version is not None:
+        await c.initialize(version)
+    answer = await send_batch(c, batch)
+    assert answer == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": errors.INVALID_REQUEST, "message": refusal},
+    }
+    assert c.sent == []
+
+
+async def test_initialize_and_modern_requests_are_refused_inside_an_allowed_batch(make_client):
+    c = make_client(build_app())
+    await c.initialize("2025-03-26")
+    session = c.peer.session
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "x"}},
+    }
+    answer = {item["id"]: item for item in await send_batch(c, [initialize, MODERN_LIST, BATCH[0]])}
+    assert answer[1]["error"] == {
+        "code": errors.INVALID_REQUEST,
+        "message": "initialize must not be part of a batch",
+    }
+    assert answer[12]["error"]["code"] == errors.INVALID_REQUEST
+    assert answer[10]["result"] == {}
+    assert c.peer.session is session and session.protocol_version == "2025-03-26"
 
 
 async def test_runtime_changes_reach_a_modern_listener(make_client):

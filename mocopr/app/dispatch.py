@@ -246,24 +246,32 @@ class Dispatcher:
     async def dispatch_batch(
         self, batch: list[Envelope], peer: Peer, send: Send | None = None
     ) -> bytes | None:
-        """A JSON-RPC batch, where the session's version allows one (2025-03-26)."""
-        version = peer.session.protocol_version if peer.session else None
+        """A JSON-RPC batch, where the session's version allows one (2025-03-26).
+
+        A batch in any other version, or before ``initialize``, is refused whole. In
+        an allowed batch, ``initialize`` (which the 2025-03-26 lifecycle says must not
+        be batched) and any modern-era request (that era has no batches) are refused
+        one by one, and the rest are answered.
+        """
         if not batch:
             return messages.encode_error(
                 None, McpError(errors.INVALID_REQUEST, "Invalid request: empty batch")
             )
+        version = peer.session.protocol_version if peer.session else None
         if version is None or not allows_batches(version):
+            version = version or next(filter(None, map(_modern_version, batch)), None)
+            where = f"in protocol version {version}" if version else "before initialize"
             return messages.encode_error(
-                None,
-                McpError(
-                    errors.INVALID_REQUEST,
-                    f"Batches are not supported in protocol version {version or 'negotiation'}",
-                ),
+                None, McpError(errors.INVALID_REQUEST, f"Batches are not supported {where}")
             )
         answers: list[bytes | None] = [None] * len(batch)
 
         async def run(index: int, message: Envelope) -> None:
-            answers[index] = await self.dispatch(message, peer, send)
+            refusal = _refused_in_batch(message)
+            if refusal is not None:
+                answers[index] = messages.encode_error(message.id, refusal)  # type: ignore[arg-type]
+            else:
+                answers[index] = await self.dispatch(message, peer, send)
 
         async with trio.open_nursery() as nursery:
             for index, message in enumerate(batch):
@@ -534,6 +542,28 @@ class Dispatcher:
         if isinstance(value, Awaitable):
             value = await value
         return {"completion": _completion(value)}
+
+
+def _modern_version(message: Envelope) -> str | None:
+    """The protocol version in a request's ``_meta``, which makes it a modern-era request."""
+    if not message.is_request:
+        return None
+    try:
+        return messages.decode_params(message.params, messages.Params).meta.protocol_version
+    except McpError:
+        return None  # dispatching it answers the malformed params
+
+
+def _refused_in_batch(message: Envelope) -> McpError | None:
+    """Why a request may not be part of a batch, if it may not."""
+    if not message.is_request:
+        return None
+    if message.method == "initialize":
+        return McpError(errors.INVALID_REQUEST, "initialize must not be part of a batch")
+    version = _modern_version(message)
+    if version is not None:
+        return McpError(errors.INVALID_REQUEST, f"Batches are not supported in protocol version {version}")
+    return None
 
 
 MAX_COMPLETIONS = 100

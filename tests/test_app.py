@@ -156,6 +156,60 @@ async def test_invalid_arguments_are_shaped_by_version(make_client, version, as_
     assert below.get("result", {}).get("isError") or below["error"]["code"] == errors.INVALID_PARAMS
 
 
+FORECAST_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "days": {"type": "integer"},
+        "units": {"type": ["string", "null"]},
+        "when": {"$ref": "#/$defs/date"},
+    },
+    "required": ["city"],
+    "additionalProperties": False,
+}
+
+
+def forecast_app() -> McpServer:
+    app = McpServer("forecast")
+
+    @app.tool(input_schema=FORECAST_SCHEMA)
+    def forecast(**arguments: Any) -> str:
+        return msgspec.json.encode(arguments, order="sorted").decode()
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("arguments", "refusal"),
+    [
+        ({}, "Object missing required field `city`"),
+        ({"city": 5}, "Expected `string`, got `integer` - at `$.city`"),
+        ({"city": "Oslo", "days": 1.5}, "Expected `integer`, got `number` - at `$.days`"),
+        ({"city": "Oslo", "days": True}, "Expected `integer`, got `boolean` - at `$.days`"),
+        ({"city": "Oslo", "units": 3}, "Expected `string | null`, got `integer` - at `$.units`"),
+        ({"city": "Oslo", "wind": True}, "Object contains unknown field `wind`"),
+    ],
+)
+async def test_an_explicit_input_schema_holds_calls_to_its_required_types_and_closure(
+    make_client, arguments, refusal
+):
+    c = make_client(forecast_app())
+    await c.initialize("2025-06-18")
+    answer = await c.request("tools/call", {"name": "forecast", "arguments": arguments})
+    assert answer["error"] == {
+        "code": errors.INVALID_PARAMS,
+        "message": f"Invalid arguments for tool forecast: {refusal}",
+    }
+
+
+async def test_arguments_an_explicit_input_schema_accepts_reach_the_handler(make_client):
+    c = make_client(forecast_app())
+    await c.initialize()
+    arguments = {"city": "Oslo", "days": 2.0, "units": None, "when": "not checked"}
+    result = (await c.request("tools/call", {"name": "forecast", "arguments": arguments}))["result"]
+    assert msgspec.json.decode(result["content"][0]["text"]) == arguments
+
+
 async def test_unknown_tool_is_invalid_params(client):
     answer = await client.request("tools/call", {"name": "nope"})
     assert answer["error"]["code"] == errors.INVALID_PARAMS

@@ -39,6 +39,16 @@ async def test_fixture_lists(client):
     ]
 
 
+async def test_the_2020_12_tool_holds_calls_to_its_schema(client):
+    call = {"name": "json_schema_2020_12_tool", "arguments": {"name": "Ada", "nickname": "A"}}
+    refused = (await client.modern("tools/call", call))["result"]
+    assert refused["isError"] is True
+    assert refused["content"][0]["text"].endswith("Object contains unknown field `nickname`")
+    call["arguments"] = {"name": "Ada", "email": "ada@example.com"}
+    accepted = (await client.modern("tools/call", call))["result"]
+    assert accepted["content"][0]["text"] == 'Received: {"name":"Ada","email":"ada@example.com"}'
+
+
 async def test_fixture_contents(client):
     audio = (await client.modern("tools/call", {"name": "test_audio_content"}))["result"]["content"][0]
     assert audio["type"] == "audio" and audio["mimeType"] == "audio/wav"

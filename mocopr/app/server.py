@@ -120,7 +120,11 @@ class McpServer:
         input_schema: dict[str, Any] | None = None,
     ) -> Callable[[F], F]:
         """Register a function as a tool. Its input schema comes from its type
-        hints and docstring unless ``input_schema`` gives one verbatim;
+        hints and docstring, and calls are validated against those hints.
+        ``input_schema`` publishes a schema verbatim instead; calls are then held
+        only to its ``required`` properties, their JSON ``type`` and
+        ``additionalProperties: false`` (other keywords are advertised, not
+        enforced), and the handler gets the arguments as decoded JSON.
         ``blocking=True`` runs a sync function in a thread."""
 
         def register(fn: F) -> F:

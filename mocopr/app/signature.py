@@ -15,6 +15,7 @@ from typing import Annotated, Any, NotRequired, TypedDict, get_args, get_origin
 import msgspec
 import trio
 
+from mocopr.app.argument_check import ArgumentCheck, argument_check
 from mocopr.app.content import CONTENT_TYPES, ToolResult, _Media
 
 _DOC_ARG = re.compile(r"^\s{2,}(\*{0,2}\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
@@ -27,6 +28,8 @@ class Signature:
 
     arguments_type: Any
     input_schema: dict[str, Any]
+    #: Checks arguments decoded against an explicit input schema; None when the type does it all.
+    argument_check: ArgumentCheck | None
     context_parameter: str | None
     description: str | None
     output_schema: dict[str, Any] | None
@@ -122,7 +125,8 @@ def inspect_handler(
 
     An explicit ``input_schema`` is published verbatim (for schemas richer than
     type hints say); the arguments then reach the handler as decoded JSON,
-    checked only for being an object.
+    checked only as :mod:`mocopr.app.argument_check` says: its ``required``
+    properties, their JSON types and ``additionalProperties: false``.
     """
     signature = inspect.signature(fn)
     hints = typing.get_type_hints(fn, include_extras=True)
@@ -143,8 +147,10 @@ def inspect_handler(
             fields[param.name] = NotRequired[annotation]
             defaults[param.name] = param.default
     type_name = "".join(part.title() for part in re.split(r"[^0-9A-Za-z]+", name) if part) or "Tool"
+    check = None
     if input_schema is not None:
         arguments_type: Any = dict[str, Any]
+        check = argument_check(input_schema)
     else:
         arguments_type = TypedDict(f"{type_name}Arguments", fields)  # type: ignore[operator]
         input_schema = _schema_for(arguments_type)
@@ -175,6 +181,7 @@ def inspect_handler(
     return Signature(
         arguments_type=arguments_type,
         input_schema=input_schema,
+        argument_check=check,
         context_parameter=context_parameter,
         description=description,
         output_schema=output_schema,

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from mocopr.app.argument_check import ArgumentCheck
 from mocopr.app.content import TextContent, ToolResult, to_content
 from mocopr.app.signature import Handled, Signature, call_inline, invoke
 
@@ -24,7 +25,9 @@ class Tool(Handled):
     blocking: bool = False
 
     def __post_init__(self) -> None:
-        self._decode_arguments = msgspec.json.Decoder(self.signature.arguments_type).decode
+        decode = msgspec.json.Decoder(self.signature.arguments_type).decode
+        check = self.signature.argument_check
+        self._decode_arguments = decode if check is None else _checked(decode, check)
 
     def describe(self) -> dict[str, Any]:
         tool: dict[str, Any] = {"name": self.name, "inputSchema": self.signature.input_schema}
@@ -63,6 +66,19 @@ class Tool(Handled):
         if self.signature.output_schema is not None:
             result["structuredContent"] = {"result": value} if self.signature.wraps_output else value
         return result
+
+
+def _checked(
+    decode: Callable[[bytes], dict[str, Any]], check: ArgumentCheck
+) -> Callable[[bytes], dict[str, Any]]:
+    """Decode, then check what the type alone cannot (an explicit input schema)."""
+
+    def decode_and_check(raw: bytes) -> dict[str, Any]:
+        arguments = decode(raw)
+        check(arguments)
+        return arguments
+
+    return decode_and_check
 
 
 def error_result(message: str) -> dict[str, Any]:

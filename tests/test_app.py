@@ -1,6 +1,8 @@
 """The app API and the dispatcher, in process: both eras, every method."""
 
 import base64
+import time
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import msgspec
@@ -8,13 +10,14 @@ import pytest
 import trio
 
 from mocopr import Context, Image, McpServer, ToolResult, UserMessage
+from mocopr.app import request_state
 from mocopr.protocol import errors, messages
 
 MODERN = "2026-07-28"
 
 
-def build_app() -> McpServer:
-    app = McpServer("test-app", version="9.9", instructions="Use add.", page_size=2)
+def build_app(**options: Any) -> McpServer:
+    app = McpServer("test-app", version="9.9", instructions="Use add.", page_size=2, **options)
 
     @app.tool(annotations={"readOnlyHint": True})
     def add(a: int, b: Annotated[int, msgspec.Meta(ge=0)] = 1) -> int:
@@ -43,6 +46,11 @@ def build_app() -> McpServer:
         answer = await ctx.elicit("Name?", {"type": "object", "properties": {"name": {"type": "string"}}})
         second = await ctx.elicit("Age?", {"type": "object", "properties": {"age": {"type": "integer"}}})
         return f"{answer['content']['name']} is {second['content']['age']}"
+
+    @app.tool()
+    async def delete(path: str, ctx: Context) -> str:
+        answer = await ctx.elicit(f"Delete {path}?", {"type": "object", "properties": {}})
+        return f"deleted {path}" if answer["action"] == "accept" else "kept"
 
     @app.tool()
     async def chatty(ctx: Context) -> str:
@@ -129,7 +137,7 @@ async def test_pagination_walks_every_tool_once(client):
         cursor = result.get("nextCursor")
         if cursor is None:
             break
-    assert names == ["add", "fail", "picture", "explicit", "ask", "chatty"]
+    assert names == ["add", "fail", "picture", "explicit", "ask", "delete", "chatty"]
     bad = await client.request("tools/list", {"cursor": "not-a-cursor"})
     assert bad["error"]["code"] == errors.INVALID_PARAMS
 
@@ -373,6 +381,54 @@ async def test_mrtr_state_is_sealed(make_client):
         "prompts/get", {"name": "greet", "arguments": {"name": "x"}, "requestState": state}
     )
     assert elsewhere["error"]["code"] == errors.INVALID_PARAMS
+
+
+ELICITATION = {messages.META_CLIENT_CAPABILITIES: {"elicitation": {}}}
+
+
+async def first_round(client, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Call a tool that asks for input; the retry params that accept its first question."""
+    first = await client.modern("tools/call", {"name": name, "arguments": arguments}, **ELICITATION)
+    (key,) = first["result"]["inputRequests"]
+    return {"requestState": first["result"]["requestState"], "inputResponses": {key: {"action": "accept"}}}
+
+
+async def test_mrtr_state_holds_only_for_the_same_arguments(make_client):
+    c = make_client(build_app())
+    retry = await first_round(c, "delete", {"path": "notes.txt"})
+    elsewhere = await c.modern(
+        "tools/call", {"name": "delete", "arguments": {"path": "thesis.tex"}, **retry}, **ELICITATION
+    )
+    assert elsewhere["error"] == {
+        "code": errors.INVALID_PARAMS,
+        "message": "Invalid requestState: it belongs to another request",
+    }
+    same = await c.modern(
+        "tools/call", {"name": "delete", "arguments": {"path": "notes.txt"}, **retry}, **ELICITATION
+    )
+    assert same["result"]["content"] == [{"type": "text", "text": "deleted notes.txt"}]
+
+
+def test_sealed_state_binds_arguments_whatever_their_order():
+    bound = request_state.bind("tool:t", {"a": 1, "b": {"c": 2, "d": 3}})
+    assert bound == request_state.bind("tool:t", {"b": {"d": 3, "c": 2}, "a": 1})
+    assert bound != request_state.bind("tool:t", {"a": 1, "b": {"c": 2, "d": 4}})
+    assert bound != request_state.bind("tool:u", {"a": 1, "b": {"c": 2, "d": 3}})
+
+
+@pytest.mark.parametrize(("age", "expired"), [(29.0, False), (31.0, True)])
+async def test_mrtr_state_older_than_its_ttl_is_refused(make_client, monkeypatch, age, expired):
+    c = make_client(build_app(state_ttl_seconds=30))
+    sealed_at = time.time()
+    retry = await first_round(c, "delete", {"path": "notes.txt"})
+    monkeypatch.setattr(request_state, "time", SimpleNamespace(time=lambda: sealed_at + age))
+    answer = await c.modern(
+        "tools/call", {"name": "delete", "arguments": {"path": "notes.txt"}, **retry}, **ELICITATION
+    )
+    if expired:
+        assert answer["error"] == {"code": errors.INVALID_PARAMS, "message": "Invalid requestState: expired"}
+    else:
+        assert answer["result"]["content"] == [{"type": "text", "text": "deleted notes.txt"}]
 
 
 async def test_mrtr_needs_the_client_capability(make_client):

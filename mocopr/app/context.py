@@ -48,8 +48,6 @@ class Exchange:
     session: LegacySession | None = None
     #: What the modern-era request's input requests have been answered with so far.
     answers: dict[str, Any] = field(default_factory=dict)
-    #: Stands for the tool, prompt or resource, so sealed state cannot be replayed elsewhere.
-    target: str = ""
     _input_seq: int = 0
 
     @property

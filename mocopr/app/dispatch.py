@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 import trio
 
-from mocopr.app import notifications
+from mocopr.app import notifications, request_state
 from mocopr.app.context import Context, Exchange, InputRequired
 from mocopr.app.prompts import Prompt
 from mocopr.app.resources import Resource
@@ -338,13 +338,20 @@ class Dispatcher:
         return result
 
     async def _with_input(
-        self, exchange: Exchange, params: Any, target: str, run: Callable[[], Awaitable[Any]]
+        self,
+        exchange: Exchange,
+        params: Any,
+        target: str,
+        arguments: Any,
+        run: Callable[[], Awaitable[Any]],
     ) -> Any:
         """Run a handler that may ask for input: legacy asks the client directly;
-        modern answers with an ``InputRequiredResult`` until the retry brings the answers."""
+        modern answers with an ``InputRequiredResult`` until the retry brings the
+        answers. Sealed state holds only for a retry of the same ``target`` with the
+        same ``arguments`` (read before ``run``, which may add a Context to them)."""
         if exchange.era is Era.LEGACY:
             return await run()
-        exchange.target = target
+        target = request_state.bind(target, arguments)
         if params.request_state is not None:
             exchange.answers = self.app.state_sealer.open(params.request_state, exchange.method, target)
         if params.input_responses:
@@ -479,7 +486,7 @@ class Dispatcher:
             return await self._run_tool(tool, arguments, None)
         context = self._context(exchange, tool.signature.context_parameter is not None)
         run = functools.partial(self._run_tool, tool, arguments, context)
-        return await self._with_input(exchange, params, f"tool:{tool.name}", run)
+        return await self._with_input(exchange, params, f"tool:{tool.name}", arguments, run)
 
     async def _run_tool(self, tool: Tool, arguments: dict[str, Any], context: Context | None) -> Any:
         """The tool's result; an exception it raises is a result with ``isError``."""
@@ -507,7 +514,7 @@ class Dispatcher:
             except msgspec.ValidationError as exc:
                 raise McpError(errors.INVALID_PARAMS, f"Invalid resource URI {params.uri}: {exc}") from None
 
-        return await self._with_input(exchange, params, f"resource:{params.uri}", run)
+        return await self._with_input(exchange, params, f"resource:{params.uri}", None, run)
 
     async def _get_prompt(self, exchange: Exchange, params: messages.GetPromptParams) -> Any:
         prompt = self.app.prompts.get(params.name)
@@ -518,7 +525,7 @@ class Dispatcher:
         async def run() -> Any:
             return await prompt.render(params.arguments or {}, context)
 
-        return await self._with_input(exchange, params, f"prompt:{prompt.name}", run)
+        return await self._with_input(exchange, params, f"prompt:{prompt.name}", params.arguments, run)
 
     async def _complete(self, exchange: Exchange, params: messages.CompleteParams) -> Any:
         completer = self.app.completer

@@ -2,8 +2,10 @@
 
 The state travels through the client, so it is attacker-controlled input: it is
 signed with HMAC-SHA256 under a key that every worker process shares, so a retry
-may land on any of them. It binds the answers gathered so far to the method and
-target of the original request and expires after a short time.
+may land on any of them. It binds the answers gathered so far to the method,
+target and arguments of the original request (a retry sends the same params
+again), so answers given for one call cannot complete another, and it expires
+after a short time.
 """
 
 import base64
@@ -29,6 +31,16 @@ class _Payload(msgspec.Struct, array_like=True):
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(_Payload).decode
+_encode_sorted = msgspec.json.Encoder(order="sorted").encode
+
+
+def bind(target: str, arguments: Any) -> str:
+    """``target`` (a tool, prompt or resource) together with the arguments it was
+    called with, in a form that does not depend on their order or spacing."""
+    if not arguments:
+        return target
+    digest = hashlib.blake2b(_encode_sorted(arguments), digest_size=16).hexdigest()
+    return f"{target}?{digest}"
 
 
 def new_key() -> bytes:

@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 from mocopr.app.catalog import Catalog
 from mocopr.app.changes import PROMPTS, RESOURCES, TOOLS, UPDATED, Change, ChangeFeed
 from mocopr.app.prompts import Prompt
-from mocopr.app.request_state import StateSealer, new_key
+from mocopr.app.request_state import DEFAULT_TTL_SECONDS, StateSealer, new_key
 from mocopr.app.resources import Resource
 from mocopr.app.signature import inspect_handler
 from mocopr.app.tools import Tool
@@ -27,7 +27,9 @@ class McpServer:
     ``cache_ttl_ms`` and ``cache_scope`` are the modern era's caching hints on
     list and read results; ``page_size`` bounds every list page; ``state_key``
     (or the ``MOCOPR_STATE_KEY`` environment variable, hex) signs modern
-    ``requestState`` and must be the same in every process serving the app.
+    ``requestState`` and must be the same in every process serving the app;
+    ``state_ttl_seconds`` is how long a client may take to answer an
+    ``InputRequiredResult`` before its ``requestState`` is refused.
     """
 
     def __init__(
@@ -44,11 +46,14 @@ class McpServer:
         cache_ttl_ms: int = 0,
         cache_scope: Literal["public", "private"] = "public",
         state_key: bytes | None = None,
+        state_ttl_seconds: float = DEFAULT_TTL_SECONDS,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         if cache_ttl_ms < 0:
             raise ValueError("cache_ttl_ms must not be negative")
+        if state_ttl_seconds <= 0:
+            raise ValueError("state_ttl_seconds must be positive")
         self.name = name
         self.version = version
         self.instructions = instructions
@@ -73,12 +78,13 @@ class McpServer:
         )
         self.completer: Completer | None = None
         env_key = os.environ.get(STATE_KEY_ENV)
-        self.state_sealer = StateSealer(state_key or (bytes.fromhex(env_key) if env_key else new_key()))
+        self.state_ttl_seconds = state_ttl_seconds
+        self.use_state_key(state_key or (bytes.fromhex(env_key) if env_key else new_key()))
         self._serving = False
 
     def use_state_key(self, key: bytes) -> None:
         """Sign modern ``requestState`` with ``key``: the same in every process serving the app."""
-        self.state_sealer = StateSealer(key)
+        self.state_sealer = StateSealer(key, self.state_ttl_seconds)
 
     # -- changes --------------------------------------------------------------------------
 

@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 CONFORMANCE_VERSION := 0.2.0-alpha.12
 CONFORMANCE_DIR := .conformance
 CONFORMANCE := $(CONFORMANCE_DIR)/node_modules/@modelcontextprotocol/conformance/dist/index.js
 
-.PHONY: serve test lint format bench clean conformance
+.PHONY: serve test lint format bench bench-suite memory-check clean conformance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,24 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/stdio_roundtrip.py
 	$(BIN)/python benchmarks/codec.py
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+# The reference load generator and the ceiling of the HTTP benchmarks (Debian: apt install wrk nginx).
+need = command -v $(1) >/dev/null || { echo "$@ needs $(1) (Debian: apt install $(1))"; exit 2; }
+
+## bench-suite: every peer (SDK, FastMCP, nginx) with wrk and the load tester, into benchmarks/RESULTS.md
+bench-suite: $(BENCH_STAMP)
+	@$(call need,wrk)
+	@$(call need,nginx)
+	$(BIN)/python benchmarks/suite.py
+
+## memory-check: a million mixed requests against two workers; RSS growth per worker after warm-up
+memory-check: $(STAMP)
+	@$(call need,wrk)
+	$(BIN)/python benchmarks/memory_stability.py
 
 clean:
 	rm -rf $(VENV) $(CONFORMANCE_DIR) .pytest_cache .ruff_cache

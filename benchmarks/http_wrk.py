@@ -521,6 +521,12 @@ def machine_facts() -> list[str]:
     ]
 
 
+def repository_relative(text: str) -> str:
+    """``text`` with this checkout's location left out of its paths, so that a report reads the
+    same wherever it was made: commands run from the repository's root."""
+    return text.replace(f"{ROOT}/", "").replace(str(ROOT), ".")
+
+
 def banner_facts(banners: dict[str, set[str]]) -> list[str]:
     """What the servers said once listening (the SDK: which loop and HTTP protocol uvicorn runs)."""
     return [
@@ -540,7 +546,7 @@ def report(
     lines = [
         "# tools/call add(1, 2) over Streamable HTTP: mocopr and the official SDK, with wrk",
         "",
-        f"Command: `{shlex.join(sys.orig_argv)}` (in `{ROOT}`)",
+        f"Command: `{shlex.join(sys.orig_argv)}`, from the repository's root",
         "",
         f"wrk -t{options.threads} -c{options.connections} -d{options.duration}s --latency, after a"
         f" {options.warmup} s warm-up; {options.repeats} repeat(s), the cases taking turns; one server"
@@ -567,7 +573,7 @@ def report(
         " server's together; other CPU is the rest of the machine's user and system CPU time (other"
         " processes: noise).",
     ]
-    return "\n".join(lines) + "\n"
+    return repository_relative("\n".join(lines) + "\n")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -51,7 +51,7 @@ tester take turns going first, so that the slow phases of a shared machine fall 
 the report gives medians over the repeats and the CPU time of each server and of each load generator
 (on two CPUs the generator competes with the server).
 
-    python benchmarks/suite.py                  # full run (about 11 minutes), writes benchmarks/SUITE.md
+    python benchmarks/suite.py                  # full run (about 11 minutes), into benchmarks/RESULTS.md
     python benchmarks/suite.py --quick          # smoke run (about 1.5 minutes), prints the report only
     python benchmarks/suite.py --repeats 5 --duration 10 --output /tmp/suite.md
 """
@@ -92,6 +92,7 @@ from http_wrk import (
     cpu_seconds,
     machine_facts,
     open_session,
+    repository_relative,
     run_wrk,
     serving,
     version,
@@ -121,7 +122,10 @@ PORT_WAIT = 0.05
 #: only how long a stop waits for requests in flight (there are none when a case ends), and a server
 #: still draining after ``http_wrk``'s stop timeout is killed, which leaves its shared memory behind.
 GRACE_ENV = {"MOCOPR_SERVER_GRACEFUL_TIMEOUT": "2"}
-OUTPUT = BENCH_DIR / "SUITE.md"
+#: The suite's report is the section of RESULTS.md between these lines, replaced by each full run.
+RESULTS = BENCH_DIR / "RESULTS.md"
+SECTION_BEGIN = "<!-- written by benchmarks/suite.py: begin -->"
+SECTION_END = "<!-- written by benchmarks/suite.py: end -->"
 SUITE_APPS = "benchmarks/suite_apps"
 ERAS = {"modern": "2026-07-28", "legacy": "2025-11-25"}
 MODES = {"modern": "stateless-json", "legacy": "stateful-json"}  # the SDK's and FastMCP's app per era
@@ -776,8 +780,8 @@ def report(
     lines = [
         "# The benchmark suite: mocopr, the official SDK, FastMCP and nginx",
         "",
-        f"Command: `{shlex.join(sys.orig_argv)}` (in `{ROOT}`); written by `benchmarks/suite.py`, whose"
-        " docstring says what each figure is and why.",
+        f"Command: `{shlex.join(sys.orig_argv)}`, from the repository's root; written by"
+        " `benchmarks/suite.py`, whose docstring says what each figure is and why.",
         "",
         f"Workload: `tools/call add(a=1, b=2)`; {options.duration} s per measured run after a"
         f" {options.warmup} s warm-up with wrk; {options.repeats} repeat(s), the cases taking turns; a fresh"
@@ -862,10 +866,21 @@ def report(
         lines += [f"- {s.target}, {s.era}, {s.tool} -c{s.connections}: {s.error_detail}" for s in failed]
     if failures:
         lines += ["", "## Cases that failed", "", *(f"- {failure}" for failure in failures)]
-    return "\n".join(lines) + "\n"
+    return repository_relative("\n".join(lines) + "\n")
 
 
 # -- running -----------------------------------------------------------------------------------
+
+
+def write_section(results: Path, text: str) -> None:
+    """Replace the suite's section of ``results`` with ``text``, its headings one level down, so
+    that the curated figures around it stay as they are."""
+    before, begin, rest = results.read_text().partition(SECTION_BEGIN)
+    _, end, after = rest.partition(SECTION_END)
+    if not begin or not end:
+        raise SystemExit(f"suite: {results} has no section marked {SECTION_BEGIN} ... {SECTION_END}")
+    demoted = "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
+    results.write_text(f"{before}{SECTION_BEGIN}\n{demoted}\n{SECTION_END}{after}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -882,13 +897,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         " --output)",
     )  # fmt: skip
     parser.add_argument(
-        "--output", type=Path, help=f"where to write the report (default: {OUTPUT.relative_to(ROOT)})"
+        "--output",
+        type=Path,
+        help="write the report to this file instead (default: its section of benchmarks/RESULTS.md)",
     )
     options = parser.parse_args(argv)
     if options.quick:
         options.duration, options.repeats, options.warmup = 1, 1, 1
-    elif options.output is None:
-        options.output = OUTPUT
     if min(options.duration, options.repeats, options.warmup) < 1 or options.workers < 2:
         parser.error("--duration, --repeats and --warmup must be at least 1, --workers at least 2")
     options.codec_repeats = 1 if options.quick else 5
@@ -931,6 +946,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if options.output:
         options.output.write_text(text)
+    elif not options.quick:
+        write_section(RESULTS, text)
     if failures:
         return 2
     return 1 if any(sample.errors for sample in samples) else 0

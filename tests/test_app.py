@@ -12,6 +12,8 @@ import trio
 from mocopr import Context, Image, McpServer, ToolResult, UserMessage
 from mocopr.app import request_state
 from mocopr.protocol import errors, messages
+from tests.apps.extras import WORDS
+from tests.apps.extras import app as extras_app
 
 MODERN = "2026-07-28"
 
@@ -583,3 +585,141 @@ async def test_modern_request_needs_client_capabilities(make_client):
     c = make_client(build_app())
     answer = await c.request("tools/list", {"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}})
     assert answer["error"]["code"] == errors.INVALID_PARAMS
+
+
+# -- what tests/apps/extras.py shows ---------------------------------------------------------
+
+
+@pytest.fixture
+async def extras_client(make_client):
+    c = make_client(extras_app)
+    await c.initialize()
+    return c
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "schema", "structured"),
+    [
+        (
+            "point",
+            {"x": 1, "y": 2},
+            {"properties": {"x": {"type": "integer"}, "y": {"type": "integer"}}, "required": ["x", "y"]},
+            {"x": 1, "y": 2},
+        ),
+        (
+            "forecast",
+            {"city": "Oslo"},
+            {
+                "properties": {"celsius": {"type": "number"}, "city": {"type": "string"}},
+                "required": ["celsius", "city"],
+            },
+            {"city": "Oslo", "celsius": 21.5},
+        ),
+        (
+            "release",
+            {},
+            {
+                "properties": {
+                    "major": {"type": "integer"},
+                    "minor": {"type": "integer"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["major", "minor", "tags"],
+            },
+            {"major": 1, "minor": 2, "tags": ["stable"]},
+        ),
+    ],
+    ids=["dataclass", "typeddict", "struct"],
+)
+async def test_an_object_return_type_is_the_output_schema_itself(
+    extras_client, name, arguments, schema, structured
+):
+    tools = {tool["name"]: tool for tool in (await extras_client.request("tools/list"))["result"]["tools"]}
+    assert tools[name]["outputSchema"] == {"type": "object", **schema}
+    result = (await extras_client.request("tools/call", {"name": name, "arguments": arguments}))["result"]
+    assert result["structuredContent"] == structured
+    assert msgspec.json.decode(result["content"][0]["text"]) == structured
+
+
+async def test_a_resource_link_is_a_block_that_resolves(extras_client):
+    result = await extras_client.request("tools/call", {"name": "link", "arguments": {"name": "a.txt"}})
+    assert result["result"] == {
+        "content": [
+            {
+                "type": "resource_link",
+                "uri": "extras://files/a.txt",
+                "name": "a.txt",
+                "title": "The file a.txt",
+                "mimeType": "text/plain",
+                "size": 12,
+            }
+        ]
+    }
+    read = (await extras_client.request("resources/read", {"uri": "extras://files/a.txt"}))["result"]
+    assert read["contents"][0]["text"] == "contents of a.txt"
+
+
+async def call_facts(client, request_id: str, meta: dict[str, Any]) -> dict[str, Any]:
+    answer = await client.raw(
+        {
+            "jsonrpc": "2.0",
+            "id": request_id,
+            "method": "tools/call",
+            "params": {"name": "request_facts", "_meta": meta},
+        }
+    )
+    assert answer is not None and answer["id"] == request_id
+    return answer["result"]["structuredContent"]
+
+
+async def test_context_tells_a_legacy_handler_about_its_request(extras_client):
+    facts = await call_facts(extras_client, "legacy-7", {})
+    assert facts == {
+        "requestId": "legacy-7",
+        "protocolVersion": "2025-11-25",
+        "era": "legacy",
+        "clientInfo": {"name": "t", "version": "1"},
+        "sessionId": extras_client.peer.session.id,
+    }
+
+
+async def test_context_tells_a_modern_handler_about_its_request(make_client):
+    meta = {**MODERN_META, messages.META_CLIENT_INFO: {"name": "modern-client", "version": "2"}}
+    facts = await call_facts(make_client(extras_app), "modern-7", meta)
+    assert facts == {
+        "requestId": "modern-7",
+        "protocolVersion": MODERN,
+        "era": "modern",
+        "clientInfo": {"name": "modern-client", "version": "2"},
+        "sessionId": None,
+    }
+
+
+async def test_a_resource_handler_that_raises_is_an_internal_error_in_both_eras(extras_client):
+    internal = {"code": errors.INTERNAL_ERROR, "message": "Internal error"}
+    legacy = await extras_client.request("resources/read", {"uri": "extras://broken"})
+    assert legacy["error"] == internal
+    modern = await extras_client.modern("resources/read", {"uri": "extras://broken"})
+    assert modern["error"] == internal
+
+
+async def complete(client, ref: dict[str, str], name: str, value: str) -> dict[str, Any]:
+    params = {"ref": ref, "argument": {"name": name, "value": value}}
+    answer = await client.request("completion/complete", params)
+    return answer["result"]["completion"] if "result" in answer else answer["error"]
+
+
+async def test_completion_of_a_resource_template_argument(extras_client):
+    template = {"type": "ref/resource", "uri": "extras://files/{name}"}
+    completion = await complete(extras_client, template, "name", "n")
+    assert completion == {"values": ["notes.txt", "news.md"], "total": 2, "hasMore": False}
+    unknown = await complete(extras_client, {"type": "ref/resource", "uri": "extras://nothing/{x}"}, "x", "")
+    assert unknown["code"] == errors.INVALID_PARAMS
+
+
+async def test_completion_stops_at_100_values_and_says_there_are_more(extras_client):
+    prompt = {"type": "ref/prompt", "name": "spell"}
+    everything = await complete(extras_client, prompt, "word", "")
+    assert everything == {"values": WORDS[:100], "total": 150, "hasMore": True}
+    few = await complete(extras_client, prompt, "word", "word14")
+    assert few == {"values": WORDS[140:150], "total": 10, "hasMore": False}

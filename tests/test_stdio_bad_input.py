@@ -1,5 +1,6 @@
 """End to end over stdio with a raw line client: `mocopr serve --stdio` in a
-subprocess, fed malformed, oversized, out-of-order and concurrent input.
+subprocess, fed malformed, oversized, out-of-order and concurrent input, and
+served by handlers that write to stdout themselves.
 
 Every wait is bounded by ``trio.fail_after``; the server process is always
 killed at the end of a test.
@@ -199,13 +200,15 @@ async def check_still_serving(client: RawClient) -> None:
 
 
 @asynccontextmanager
-async def serve(*options: str) -> AsyncIterator[RawClient]:
-    """Start ``mocopr serve tests.apps.sample:app --stdio`` and yield a client for it."""
+async def serve(*options: str, app: str = APP, capture_stderr: bool = False) -> AsyncIterator[RawClient]:
+    """Start ``mocopr serve APP --stdio`` and yield a client for it; its stderr is
+    the test's own unless ``capture_stderr``, when it is left to read in ``process.stderr``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "mocopr", "serve", APP, "--stdio", *options],
+        [sys.executable, "-m", "mocopr", "serve", app, "--stdio", *options],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if capture_stderr else None,
         cwd=str(ROOT),
         env=env,
     )
@@ -217,9 +220,18 @@ async def serve(*options: str) -> AsyncIterator[RawClient]:
                 process.kill()
             with trio.move_on_after(TIMEOUT):
                 await process.wait()
-            for stream in (process.stdin, process.stdout):
+            for stream in (process.stdin, process.stdout, process.stderr):
                 if stream is not None:
                     await stream.aclose()
+
+
+async def read_all(stream: trio.abc.ReceiveStream) -> bytes:
+    """Everything left on ``stream`` until it ends."""
+    data = bytearray()
+    with trio.fail_after(TIMEOUT):
+        while chunk := await stream.receive_some(65536):
+            data += chunk
+    return bytes(data)
 
 
 # -- 1. not JSON ---------------------------------------------------------------------------
@@ -505,3 +517,22 @@ async def test_a_slow_call_holds_nothing_up_and_cancellation_suppresses_its_answ
         assert trio.current_time() - started < 4
         assert 20 not in client.ids_seen()
         assert client.others == []
+
+
+# -- 11. handlers that print ---------------------------------------------------------------
+
+
+async def test_what_a_handler_prints_or_logs_goes_to_stderr_never_to_the_protocol_stream() -> None:
+    async with serve(app="tests.apps.extras:app", capture_stderr=True) as client:
+        await client.initialize()
+        answer = await client.request("tools/call", {"name": "noisy"})
+        assert answer["result"]["content"] == [{"type": "text", "text": "noisy"}]
+        await client.close_stdin()
+        await client.read_to_eof()  # every stdout line is parsed as JSON on the way
+        with trio.fail_after(5):
+            assert await client.process.wait() == 0
+        assert client.process.stderr is not None
+        stderr = (await read_all(client.process.stderr)).decode()
+    assert all(isinstance(message, dict) and message["jsonrpc"] == "2.0" for message in client.seen)
+    assert "printed by a tool" in stderr
+    assert "WARNING tests.apps.extras: logged by a tool" in stderr

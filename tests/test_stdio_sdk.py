@@ -8,10 +8,19 @@ from pathlib import Path
 import pytest
 import trio
 from mcp import Client, MCPError, StdioServerParameters
-from mcp.types import CreateMessageResult, ElicitResult, PromptReference, TextContent
+from mcp.types import (
+    CreateMessageResult,
+    ElicitResult,
+    Implementation,
+    PromptReference,
+    ResourceLink,
+    ResourceTemplateReference,
+    TextContent,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ["legacy", "auto"]
+EXTRAS = "tests.apps.extras:app"
 
 
 def server(app: str = "tests.apps.sample:app") -> StdioServerParameters:
@@ -38,8 +47,8 @@ async def on_sample(context, params):
     return CreateMessageResult(role="assistant", content=TextContent(type="text", text="42"), model="fake")
 
 
-def client(mode: str, **options) -> Client:
-    return Client(server(), mode=mode, cache=None, **options)
+def client(mode: str, app: str = "tests.apps.sample:app", **options) -> Client:
+    return Client(server(app), mode=mode, cache=None, **options)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -168,3 +177,45 @@ async def test_modern_listen_hears_runtime_changes():
                         break
         assert sorted(events) == ["ResourceUpdated", "ToolsListChanged"]
         assert (await c.call_tool("fresh", {})).content[0].text == "I am fresh"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_resource_links_object_results_and_request_metadata(mode):
+    async with client(mode, EXTRAS, client_info=Implementation(name="probe", version="7")) as c:
+        (block,) = (await c.call_tool("link", {"name": "notes.txt"})).content
+        assert isinstance(block, ResourceLink)
+        assert (str(block.uri), block.name, block.mime_type) == (
+            "extras://files/notes.txt",
+            "notes.txt",
+            "text/plain",
+        )
+        assert (await c.read_resource(str(block.uri))).contents[0].text == "contents of notes.txt"
+        # The client also checks structured content against the tool's output schema.
+        assert (await c.call_tool("point", {"x": 3, "y": 4})).structured_content == {"x": 3, "y": 4}
+        facts = (await c.call_tool("request_facts", {})).structured_content
+        version = c.protocol_version
+    assert facts["protocolVersion"] == version
+    assert facts["clientInfo"] == {"name": "probe", "version": "7"}
+    assert isinstance(facts["requestId"], int | str)
+    if mode == "legacy":
+        assert facts["era"] == "legacy" and isinstance(facts["sessionId"], str)
+    else:
+        assert facts["era"] == "modern" and facts["sessionId"] is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_failing_resource_and_completions_past_the_cap(mode):
+    async with client(mode, EXTRAS) as c:
+        with pytest.raises(MCPError) as broken:
+            await c.read_resource("extras://broken")
+        assert broken.value.code == -32603
+        words = await c.complete(
+            PromptReference(type="ref/prompt", name="spell"), {"name": "word", "value": ""}
+        )
+        files = await c.complete(
+            ResourceTemplateReference(type="ref/resource", uri="extras://files/{name}"),
+            {"name": "name", "value": "n"},
+        )
+    assert len(words.completion.values) == 100
+    assert (words.completion.total, words.completion.has_more) == (150, True)
+    assert files.completion.values == ["notes.txt", "news.md"]

@@ -1,8 +1,11 @@
 """The demo app's conformance fixtures: in process for the wire shapes the suite
-checks, and over stdio with the official SDK client in both modes."""
+checks, over stdio with the official SDK client in both modes, and over stdio
+with a raw client where the order of messages on the wire is the point."""
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client, MCPError, StdioServerParameters
@@ -10,6 +13,7 @@ from mcp.types import CreateMessageResult, ElicitResult, ListRootsResult, Root, 
 
 from examples.everything import JSON_SCHEMA_2020_12, app
 from mocopr.protocol import errors
+from tests.test_stdio_bad_input import RawClient, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_CAPS = {"io.modelcontextprotocol/clientCapabilities": {"sampling": {}, "elicitation": {}, "roots": {}}}
@@ -204,3 +208,49 @@ async def test_missing_capability_through_the_sdk():
         with pytest.raises(MCPError) as caught:
             await c.call_tool("test_missing_capability", {})
     assert caught.value.code == errors.MISSING_REQUIRED_CLIENT_CAPABILITY
+
+
+def is_notification(method: str, params: dict[str, Any] | None = None) -> Callable[[Any], bool]:
+    """Matches the notification ``method`` (with exactly ``params``, if given)."""
+    return lambda message: (
+        message.get("method") == method
+        and "id" not in message
+        and (params is None or message.get("params") == params)
+    )
+
+
+def updated(uri: str) -> Callable[[Any], bool]:
+    return is_notification("notifications/resources/updated", {"uri": uri})
+
+
+TOOLS_CHANGED = is_notification("notifications/tools/list_changed")
+
+
+async def call(client: RawClient, tool: str, arguments: dict[str, Any] | None = None) -> None:
+    answer = await client.request("tools/call", {"name": tool, "arguments": arguments or {}})
+    assert "isError" not in answer["result"], answer
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-11-25"])
+async def test_legacy_notifications_over_stdio(version):
+    watched, marker = "test://watched-resource", "test://static-text"
+    async with serve(app="examples.everything:app") as client:
+        await client.initialize(version)
+        for uri in (watched, marker):
+            assert (await client.request("resources/subscribe", {"uri": uri}))["result"] == {}
+        await call(client, "test_trigger_resource_update", {"uri": watched})
+        await client.wait_for(updated(watched))
+        for added in (True, False):
+            await call(client, "test_trigger_tool_change")
+            await client.wait_for(TOOLS_CHANGED)
+            tools = (await client.request("tools/list"))["result"]["tools"]
+            assert ("test_dynamic_tool" in [tool["name"] for tool in tools]) is added
+        assert (await client.request("resources/unsubscribe", {"uri": watched}))["result"] == {}
+        client.others.clear()
+        await call(client, "test_trigger_resource_update", {"uri": watched})
+        await call(client, "test_trigger_resource_update", {"uri": marker})
+        # Changes go out in the order they happen, so an update for the unsubscribed
+        # resource would have been read before the marker's.
+        await client.wait_for(updated(marker))
+    assert not [message for message in client.others if updated(watched)(message)]
+    assert sum(map(TOOLS_CHANGED, client.seen)) == 2

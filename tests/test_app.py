@@ -130,17 +130,53 @@ async def test_tool_schema_comes_from_hints_and_docstring(client):
     assert add["annotations"] == {"readOnlyHint": True}
 
 
-async def test_pagination_walks_every_tool_once(client):
+async def walk(client, method: str, key: str, field: str) -> list[str]:
+    """Every item of a list, page by page: each page but the last full, then no cursor."""
     names, cursor = [], None
     while True:
-        result = (await client.request("tools/list", {"cursor": cursor} if cursor else {}))["result"]
-        assert len(result["tools"]) <= 2
-        names += [t["name"] for t in result["tools"]]
+        result = (await client.request(method, {"cursor": cursor} if cursor else {}))["result"]
+        names += [item[field] for item in result[key]]
         cursor = result.get("nextCursor")
         if cursor is None:
-            break
-    assert names == ["add", "fail", "picture", "explicit", "ask", "delete", "chatty"]
-    bad = await client.request("tools/list", {"cursor": "not-a-cursor"})
+            assert 1 <= len(result[key]) <= 2
+            return names
+        assert len(result[key]) == 2
+
+
+def with_more_of_everything(app: McpServer) -> McpServer:
+    """Enough prompts, resources and templates for three pages of each."""
+    for index in range(3):
+        app.add_prompt(lambda: "more", name=f"more_prompt_{index}")
+        app.add_resource(lambda: "more", f"test://more/{index}", name=f"more_{index}")
+    for index in range(4):
+        app.add_resource(lambda n: n, f"test://more/{index}/{{n}}", name=f"more_template_{index}")
+    return app
+
+
+@pytest.mark.parametrize(
+    ("method", "key", "field", "expected"),
+    [
+        ("tools/list", "tools", "name", ["add", "fail", "picture", "explicit", "ask", "delete", "chatty"]),
+        ("prompts/list", "prompts", "name", ["greet", "dialogue"] + [f"more_prompt_{i}" for i in range(3)]),
+        (
+            "resources/list",
+            "resources",
+            "uri",
+            ["test://static", "test://blob"] + [f"test://more/{i}" for i in range(3)],
+        ),
+        (
+            "resources/templates/list",
+            "resourceTemplates",
+            "uriTemplate",
+            ["test://items/{item_id}"] + [f"test://more/{i}/{{n}}" for i in range(4)],
+        ),
+    ],
+)
+async def test_pagination_walks_every_list_once(make_client, method, key, field, expected):
+    c = make_client(with_more_of_everything(build_app()))
+    await c.initialize()
+    assert await walk(c, method, key, field) == expected
+    bad = await c.request(method, {"cursor": "not-a-cursor"})
     assert bad["error"]["code"] == errors.INVALID_PARAMS
 
 

@@ -53,12 +53,40 @@ def call_tool(server: Server, name: str, arguments: dict[str, Any]) -> Any:
 
 
 def test_an_open_loop_reaches_a_reachable_target_rate(target):
+    """Each of the two load processes sends only its half of the schedule, so the rate is reached
+    only if both took part."""
     scenario = LoadScenario.build(tool="count", arguments={"key": "rate"})
     result = LoadTester(target.url, scenario, clients=8, rps=200, duration=5, processes=2).run()
     assert result.complete, result.error
     assert result.overall.throughput_rps == pytest.approx(200, rel=0.05)
     assert result.overall.ok == result.overall.requests
     assert result.overall.errors.total == 0
+
+
+def test_an_open_loop_beyond_the_server_reports_the_shortfall_and_ends_on_time(target):
+    """Two clients of a tool that answers after 0.1 s cannot exceed 20 requests/s, a fifth of the
+    100/s asked for. The window still ends on time with a full report: what the backlog never
+    reached is unsent (due = requests + unsent, exactly), the throughput is the answers completed
+    inside the window, and latency counts from the schedule.
+
+    The k-th request is due at k/100 s but sent at about k/20 s, so its latency from the schedule is
+    about 0.1 + 0.04 k s; the 60 or so sent in 3 s have a median near k = 30, 1.3 s. Counted from
+    the actual send, every latency would be about 0.1 s. The timeout is short so that working off
+    the backlog after the end (300 requests at 20/s: 15 s) would outlast the processes' deadline
+    (3 + 1 + 5 s) and lose the report."""
+    rate, seconds, answer_after = 100, 3, 0.1
+    scenario = LoadScenario.build(tool="wait", arguments={"seconds": answer_after})
+    tester = LoadTester(target.url, scenario, clients=2, rps=rate, duration=seconds, timeout=1, processes=1)
+    result = tester.run()
+    overall = result.overall
+    assert result.complete, result.error
+    assert overall.errors.total == 0 and overall.ok == overall.requests
+    assert overall.requests + overall.unsent == rate * seconds
+    assert overall.unsent >= rate * seconds / 2
+    assert 0 < overall.throughput_rps < rate / 2
+    assert overall.latency.p50 >= 5 * answer_after * 1000
+    assert f"{overall.unsent} of {rate * seconds} due unsent" in result.format_text()
+    assert result.to_dict()["overall"]["unsent"] == overall.unsent
 
 
 def test_error_counts_match_the_errors_the_server_injects(target):
@@ -133,15 +161,17 @@ def test_the_json_report_and_the_plot_hold_every_field(target, tmp_path, capsys)
     assert (data["mode"], data["target_rps"], data["complete"]) == ("open", 100, True)
     assert set(data["operations"]) == {"tools/call", "tools/list", "resources/read", "prompts/get"}
     for operation in [data["overall"], *data["operations"].values()]:
-        assert {"requests", "answered", "ok", "throughput_rps", "error_rate", "latency_ms", "errors"} <= (
-            operation.keys()
-        )
+        assert {
+            "requests", "answered", "ok", "unsent", "throughput_rps", "error_rate", "latency_ms", "errors",
+        } <= operation.keys()  # fmt: skip
         assert set(operation["latency_ms"]) == {"mean", "p50", "p90", "p99", "p99.9", "max"}
         errors = operation["errors"]
         assert {"total", "transport", "http", "jsonrpc", "tool", "invalid"} <= errors.keys()
         assert set(errors["transport"]) == {"total", "by_kind"}
         assert set(errors["http"]) == {"total", "by_status"}
         assert set(errors["jsonrpc"]) == {"total", "by_code"}
+    # 100/s over the 2 measured seconds: 200 due, each sent or counted unsent.
+    assert data["overall"]["requests"] + data["overall"]["unsent"] == 200
     assert data["overall"]["throughput_rps"] == pytest.approx(100, rel=0.05)
     assert data["operations"]["tools/call"]["errors"]["jsonrpc"]["by_code"].keys() == {str(INJECTED)}
     assert [point["second"] for point in data["series"]] == [0, 1, 2]
@@ -156,7 +186,8 @@ def test_the_legacy_era_opens_a_session_per_client(target):
     scenario = LoadScenario.build(tool="chatty", era="legacy")  # answers are SSE streams
     result = LoadTester(target.url, scenario, clients=4, rps=100, duration=2, processes=2).run()
     assert result.complete, result.error
-    assert result.overall.ok == result.overall.requests == 200
+    assert result.overall.ok == result.overall.requests
+    assert result.overall.requests + result.overall.unsent == 200
 
 
 def test_a_legacy_server_that_assigns_no_session_is_tested_without_one():
@@ -171,7 +202,8 @@ def test_a_legacy_server_that_assigns_no_session_is_tested_without_one():
     with stub_server(stateless) as url:
         result = LoadTester(url, scenario, clients=2, rps=20, duration=1, processes=1).run()
     assert result.complete, result.error
-    assert result.overall.ok == result.overall.requests == 20
+    assert result.overall.ok == result.overall.requests
+    assert result.overall.requests + result.overall.unsent == 20
 
 
 def test_a_refused_connection_is_one_clear_line(tmp_path, capsys):
@@ -247,9 +279,10 @@ def test_http_statuses_of_another_server_are_counted_by_status():
         result = LoadTester(url, scenario, clients=2, rps=50, duration=1, processes=1).run()
     assert result.complete, result.error
     answered = result.overall.answered
-    assert answered == 50
-    # The probe was post 1; the load's posts are 2 to 51.
-    assert result.overall.errors.http == {503: sum(1 for post in range(2, 52) if post % 5 == 0)}
+    assert answered + result.overall.unsent == 50
+    # The probe was post 1; the load's posts follow it.
+    posts = range(2, 2 + answered)
+    assert result.overall.errors.http == {503: sum(1 for post in posts if post % 5 == 0)}
 
 
 def test_a_server_that_stops_mid_run_ends_it_with_a_partial_report(tmp_path, capsys):

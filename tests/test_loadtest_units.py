@@ -85,6 +85,16 @@ def test_process_phases_interleave_their_streams():
     assert all(abs(b - a - 0.01) < 1e-9 for a, b in itertools.pairwise(merged))
 
 
+@pytest.mark.parametrize(("ramp_up", "phase"), [(0.0, 0.0), (2.0, 0.0), (1.5, 0.5), (0.0, 0.25)])
+def test_slots_before_counts_the_requests_due_before_an_instant(ramp_up, phase):
+    """The count of unsent requests rests on it: it must agree with ``due`` to the last request,
+    at the due instants themselves too."""
+    schedule = OpenLoopSchedule(rate=40.0, ramp_up=ramp_up, phase=phase)
+    due = [schedule.due(k) for k in range(400)]
+    for seconds in [0.0, 0.013, ramp_up, ramp_up + 0.5, *due[::7]]:
+        assert schedule.slots_before(seconds) == sum(1 for t in due if t < seconds), seconds
+
+
 def test_closed_loop_clients_start_spread_over_the_ramp_up():
     assert [client_start(i, 4, 2.0) for i in range(4)] == [0.0, 0.5, 1.0, 1.5]
     assert client_start(3, 4, 0.0) == 0.0
@@ -109,7 +119,7 @@ def test_per_second_histograms_merge_exactly():
     for process in range(2):
         recorder = Recorder(("tools/call",))
         for value in range(1 + process * 5000, 5001 + process * 5000):
-            recorder.answered(0, OK, value / 1e6, measured=True)
+            recorder.answered(0, OK, value / 1e6, measured=True, completed=True)
             everything.record_value(value)
         point = collector.add(recorder.flush_second(process, 0))
     assert point is not None and point.answered == 10000

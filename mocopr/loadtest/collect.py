@@ -115,12 +115,14 @@ def _operation(method: str, parts: list[OperationReport], measured: float) -> Op
         sum(part.latency_total_us for part in parts),
         max((part.latency_max_us for part in parts), default=0),
     )
+    completed = sum(part.completed for part in parts)
     return OperationResult(
         method=method,
         requests=answered + errors.transport.total(),
         answered=answered,
         ok=sum(part.ok for part in parts),
-        throughput_rps=answered / measured if measured else 0.0,
+        unsent=sum(part.unsent for part in parts),
+        throughput_rps=completed / measured if measured else 0.0,
         latency=latency,
         errors=errors,
     )

@@ -2,12 +2,17 @@
 
 Closed loop: each client sends its next request as soon as the last one is answered, from its
 start (spread over the ramp-up) to the end. Open loop: the process owns a schedule of due times
-(``pacing.OpenLoopSchedule``) and any free client takes the next due request. If none is free
-because the server is slow or stalled, requests fall behind schedule, and their latency counts
-from the time they were *due*: waiting for the server to answer earlier requests is the server's
-latency, so a stall cannot hide behind the clients it blocked (coordinated omission). A client
-that is early sleeps until the due time; the lateness of that wake-up is the tester's timer, not
-the server, so latency then counts from the actual send.
+(``pacing.OpenLoopSchedule``) and any free client takes the next due request, whose operation is
+fixed by its place in the schedule. If none is free because the server is slow or stalled,
+requests fall behind schedule, and their latency counts from the time they were *due*: waiting
+for the server to answer earlier requests is the server's latency, so a stall cannot hide behind
+the clients it blocked (coordinated omission). A client that is early sleeps until the due time;
+the lateness of that wake-up is the tester's timer, not the server, so latency then counts from
+the actual send.
+
+Both loops stop sending when the run's time is up. An open loop that fell behind does not work
+off its backlog after the end: the requests due but never sent are counted as unsent, so a
+server that answers half the target rate shows as half, and the run ends on time.
 
 ``generate_load`` is what ``aiomultiprocess`` runs in each process.
 """
@@ -98,6 +103,7 @@ class Client:
         #: The requests of this client; None while a legacy session is to be opened.
         self.templates: list[RequestTemplate] | None = load.templates
         self.next_id = FIRST_ID
+        #: The closed loop's operations, each client starting at its own place in the sequence.
         offset = number * 97 % len(load.sequence)
         self.operations = itertools.cycle(load.sequence[offset:] + load.sequence[:offset])
 
@@ -113,18 +119,21 @@ class Client:
     async def run_open(self, schedule: OpenLoopSchedule) -> None:
         load = self.load
         while not load.stopping:
-            due = load.start + schedule.due(load.next_slot)
+            slot = load.next_slot
             load.next_slot += 1
-            if due >= load.end:
+            offset = schedule.due(slot)
+            due = load.start + offset
+            now = monotonic()
+            if offset >= load.horizon or now >= load.end:
                 return
-            if due > monotonic():
+            if due > now:
                 await sleep_until(due)
                 if load.stopping:
                     return
                 started = monotonic()
             else:
                 started = due
-            await self.exchange(next(self.operations), started, due >= load.window_start)
+            await self.exchange(load.operation_of(slot), started, offset >= load.plan.ramp_up)
 
     async def exchange(self, op: int, started: float, measured: bool) -> None:
         """Send one request of operation ``op`` and count what became of it."""
@@ -142,13 +151,16 @@ class Client:
         except TargetError:
             recorder.transport_error(op, "session", measured)
             return
-        elapsed = monotonic() - started
+        finished = monotonic()
+        elapsed = finished - started
+        completed = load.window_start <= finished < load.end
         load.refused_since = None
         status = response.status
         if 200 <= status < 300:
-            recorder.answered(op, classify(response.content_type, response.body), elapsed, measured)
+            outcome = classify(response.content_type, response.body)
+            recorder.answered(op, outcome, elapsed, measured, completed)
         else:
-            recorder.http_error(op, status, elapsed, measured)
+            recorder.http_error(op, status, elapsed, measured, completed)
             if status == 404 and self.session is not None and self.session.id is not None:
                 # The server forgot the session (expiry, restart): open a new one, as clients must.
                 self.session = self.templates = None
@@ -245,6 +257,10 @@ class LoadProcess:
         self.clients = [Client(self, number) for number in range(plan.clients_of(index))]
         rate = plan.rate_of(index)
         self.schedule = None if rate is None else OpenLoopSchedule(rate, plan.ramp_up, index / plan.processes)
+        #: Seconds from the start to the end of the run: what the schedule's due times are compared
+        #: with, so that the requests sent and those counted due agree to the last one.
+        self.horizon = plan.ramp_up + plan.duration
+        #: The start, the end of the ramp-up and the end, on the clock; set when the run starts.
         self.start = self.window_start = self.end = 0.0
         self.next_slot = 0
         #: Why this process stopped early; None while it runs.
@@ -270,7 +286,7 @@ class LoadProcess:
     async def run(self, start: float) -> None:
         self.start = start
         self.window_start = start + self.plan.ramp_up
-        self.end = self.window_start + self.plan.duration
+        self.end = start + self.horizon
         watchdog = asyncio.create_task(self.watch())
         try:
             if self.schedule is None:
@@ -281,12 +297,32 @@ class LoadProcess:
         finally:
             watchdog.cancel()
         if self.stopped is None:
-            self.ended_at = self.end - start
-        last = math.ceil(self.plan.ramp_up + self.plan.duration) - 1
+            self.ended_at = self.horizon
+        last = math.ceil(self.horizon) - 1
         self.channel.put(self.recorder.flush_second(self.index, min(self._seconds_flushed, last)))
         if self.stopped is None:
             # After an early stop the server may be gone or stalled: its sessions expire there.
             await asyncio.gather(*(client.close() for client in self.clients))
+
+    def operation_of(self, slot: int) -> int:
+        """The operation of the open loop's request ``slot``: the schedule, not the client that
+        happens to be free, decides it, so that what was not sent can be told by operation."""
+        return self.sequence[slot % len(self.sequence)]
+
+    def unsent(self) -> list[int]:
+        """Per operation: the open loop's requests due in the measured window (up to an early
+        stop) less those that were sent. Clients take requests in the order they are due and
+        none is sent after the end, so the difference is the backlog the server left unserved."""
+        operations = range(len(self.plan.scenario.methods))
+        if self.schedule is None:
+            return [0 for _ in operations]
+        first = self.schedule.slots_before(self.plan.ramp_up)
+        last = max(first, self.schedule.slots_before(self.ended_at))
+        cycles, rest = divmod(last - first, len(self.sequence))
+        due = [cycles * self.sequence.count(op) for op in operations]
+        for slot in range(first, first + rest):
+            due[self.operation_of(slot)] += 1
+        return [due[op] - self.recorder.requests(op) for op in operations]
 
     def client_start(self, number: int) -> float:
         """When client ``number`` of this process starts, numbering clients across processes."""
@@ -328,12 +364,13 @@ class LoadProcess:
         return self.stopped is not None
 
     def halt(self, reason: str) -> None:
+        """Stop early; ``ended_at`` is when, within the run (0 if it never started)."""
         if not self.stopping:
             self.stopped = reason
-            self.ended_at = monotonic() - self.start
+            self.ended_at = min(monotonic() - self.start, self.horizon) if self.start else 0.0
 
     def report(self) -> ProcessReport:
-        return self.recorder.report(self.index, self.stopped, self.ended_at)
+        return self.recorder.report(self.index, self.stopped, self.ended_at, self.unsent())
 
 
 async def generate_load(

@@ -30,6 +30,21 @@ class OpenLoopSchedule:
             return math.sqrt(2 * self.ramp_up * n / self.rate)
         return self.ramp_up + (n - self.ramp_requests) / self.rate
 
+    def slots_before(self, seconds: float) -> int:
+        """How many requests are due before ``seconds`` from the start: the first ``k`` whose
+        ``due(k)`` is not earlier. The inverse formula gives a first guess; ``due`` itself, which
+        the load loop compares against, settles it, so that rounding cannot make them disagree."""
+        if seconds <= self.ramp_up:
+            n = self.rate * seconds**2 / (2 * self.ramp_up) if self.ramp_up else 0.0
+        else:
+            n = self.ramp_requests + (seconds - self.ramp_up) * self.rate
+        k = max(0, math.ceil(n - self.phase))
+        while k > 0 and self.due(k - 1) >= seconds:
+            k -= 1
+        while self.due(k) < seconds:
+            k += 1
+        return k
+
 
 def client_start(index: int, clients: int, ramp_up: float) -> float:
     """Seconds from the start at which closed-loop client ``index`` of ``clients`` (numbered over

@@ -1,7 +1,9 @@
 """The results of a load test: what a user reads, saves as JSON, and plots.
 
-All latencies are milliseconds. Throughput and latency cover the measured window (after the
-ramp-up); the time series covers the whole run, by second of completion.
+All latencies are milliseconds. Counts and latency cover the requests of the measured window
+(after the ramp-up): those due in it (open loop) or sent in it (closed loop). Throughput is the
+answers completed inside the window over its length. The time series covers the whole run, by
+second of completion.
 """
 
 import json
@@ -39,7 +41,10 @@ class OperationResult:
     answered: int
     #: Answered with a JSON-RPC result that is not a tool error.
     ok: int
-    #: Answered requests per second.
+    #: Open loop: due in the window but never sent, the server being too far behind by the end.
+    #: Not in ``requests``: what was due is ``requests + unsent``.
+    unsent: int
+    #: Answers (any HTTP status) completed inside the window, per second of it.
     throughput_rps: float
     latency: LatencySummary
     errors: ErrorCounts
@@ -54,6 +59,7 @@ class OperationResult:
             "requests": self.requests,
             "answered": self.answered,
             "ok": self.ok,
+            "unsent": self.unsent,
             "throughput_rps": round(self.throughput_rps, 3),
             "error_rate": round(self.error_rate, 6),
             "latency_ms": self.latency.to_dict(),
@@ -158,25 +164,29 @@ class LoadResult:
     def format_text(self) -> str:
         """The report a terminal shows: a table per operation, then the errors by kind."""
         ramp = f" after {self.ramp_up:g} s of ramp-up" if self.ramp_up else ""
+        open_loop = self.target_rps is not None
+        unsent_column = f"{'unsent':>8}" if open_loop else ""
         lines = [
             f"{self.url}: {self.era} era, {self.loop}, "
             f"{_counted(self.clients, 'client')} in {_counted(self.processes, 'process')}",
             f"mix: {self.mix}; measured {self.measured:.1f} s of {self.duration:g} s{ramp}",
             "",
-            f"{'operation':<16}{'requests':>10}{'req/s':>11}{'errors':>8}"
+            f"{'operation':<16}{'requests':>10}{unsent_column}{'req/s':>11}{'errors':>8}"
             + "".join(f"{name:>9}" for name in LatencySummary().to_dict())
             + "  (ms)",
         ]
         rows = [*self.operations.values(), self.overall] if len(self.operations) > 1 else [self.overall]
         for result in rows:
             latency = result.latency.to_dict()
+            unsent = f"{result.unsent:>8}" if open_loop else ""
             lines.append(
-                f"{result.method:<16}{result.requests:>10}{result.throughput_rps:>11.1f}"
+                f"{result.method:<16}{result.requests:>10}{unsent}{result.throughput_rps:>11.1f}"
                 f"{result.requests - result.ok:>8}" + "".join(f"{value:>9.3f}" for value in latency.values())
             )
-        if self.target_rps is not None:
+        if open_loop:
             lines.append(
-                f"target {self.target_rps:g} req/s, achieved {self.overall.throughput_rps:.1f} req/s"
+                f"target {self.target_rps:g} req/s, achieved {self.overall.throughput_rps:.1f} req/s; "
+                f"{self.overall.unsent} of {self.overall.requests + self.overall.unsent} due unsent"
             )
         failed = [(method, _describe_errors(result.errors)) for method, result in self.operations.items()]
         if any(text for _, text in failed):

@@ -5,6 +5,11 @@ What it counts goes two ways: per operation, for the requests of the measured wi
 ramp-up), and per second of the whole run, for the time series; a second's counts leave for the
 parent process as an ``IntervalReport`` when the second ends, the totals as a ``ProcessReport`` at
 the end. Both are plain picklable data, histograms in hdrh's encoded form.
+
+A request belongs to the measured window by when it was due (open loop) or sent (closed loop):
+its latency and its fate are the window's even if its answer comes after the end. Throughput is
+the other way round: the answers that *completed* inside the window, whenever they were due, so
+that a server which falls behind cannot be credited with requests it answers after the end.
 """
 
 from collections import Counter
@@ -56,6 +61,11 @@ class OperationReport:
     latency_total_us: int
     latency_max_us: int
     errors: ErrorCounts
+    #: Answers (any HTTP status) that completed inside the window: the throughput's numerator.
+    completed: int
+    #: Open loop: requests due in the window that were never sent, because every client was still
+    #: waiting on the server when the window ended.
+    unsent: int
 
 
 @dataclass
@@ -85,11 +95,12 @@ class ProcessReport:
 
 
 class _Tally:
-    __slots__ = ("errors", "latency", "ok")
+    __slots__ = ("completed", "errors", "latency", "ok")
 
     def __init__(self) -> None:
         self.latency = LatencyHistogram()
         self.ok = 0
+        self.completed = 0
         self.errors = ErrorCounts()
 
 
@@ -102,13 +113,16 @@ class Recorder:
         self.second = LatencyHistogram()
         self.second_errors = 0
 
-    def answered(self, op: int, outcome: Outcome, seconds: float, measured: bool) -> None:
-        """A 2xx answer, classified, that took ``seconds``."""
+    def answered(self, op: int, outcome: Outcome, seconds: float, measured: bool, completed: bool) -> None:
+        """A 2xx answer, classified, that took ``seconds``; ``measured``: the request belongs to
+        the window; ``completed``: the answer came inside it."""
         value = clamp_us(seconds)
         index = bucket_of(value)
         self.second.record(value, index)
         if outcome is not OK:
             self.second_errors += 1
+        if completed:
+            self.tallies[op].completed += 1
         if measured:
             tally = self.tallies[op]
             tally.latency.record(value, index)
@@ -121,11 +135,13 @@ class Recorder:
             else:
                 tally.errors.jsonrpc[outcome] += 1
 
-    def http_error(self, op: int, status: int, seconds: float, measured: bool) -> None:
+    def http_error(self, op: int, status: int, seconds: float, measured: bool, completed: bool) -> None:
         value = clamp_us(seconds)
         index = bucket_of(value)
         self.second.record(value, index)
         self.second_errors += 1
+        if completed:
+            self.tallies[op].completed += 1
         if measured:
             tally = self.tallies[op]
             tally.latency.record(value, index)
@@ -144,7 +160,13 @@ class Recorder:
             process, second, latency.count, errors, latency.encode(), latency.total_us, latency.max_us
         )
 
-    def report(self, process: int, stopped: str | None, ended_at: float) -> ProcessReport:
+    def requests(self, op: int) -> int:
+        """Requests of operation ``op`` in the window that were sent: answered, or failed in transport."""
+        tally = self.tallies[op]
+        return tally.latency.count + tally.errors.transport.total()
+
+    def report(self, process: int, stopped: str | None, ended_at: float, unsent: list[int]) -> ProcessReport:
+        """The totals; ``unsent`` per operation, as the load process worked it out from its schedule."""
         operations = [
             OperationReport(
                 method,
@@ -154,7 +176,9 @@ class Recorder:
                 tally.latency.total_us,
                 tally.latency.max_us,
                 tally.errors,
+                tally.completed,
+                missed,
             )
-            for method, tally in zip(self.methods, self.tallies, strict=True)
+            for method, tally, missed in zip(self.methods, self.tallies, unsent, strict=True)
         ]
         return ProcessReport(process, operations, stopped, ended_at)

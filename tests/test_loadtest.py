@@ -106,7 +106,15 @@ def test_error_counts_match_the_errors_the_server_injects(target):
 
 def test_a_stall_shows_in_open_loop_latency_and_hides_in_closed_loop(target):
     """The server's loop blocks for a second once: in an open loop, every request due meanwhile
-    counts the wait (p99 near the stall); in a closed loop, only the few in flight saw it."""
+    counts the wait; in a closed loop, only the few in flight saw it.
+
+    Open loop: 200 requests/s for 3 s, 600 in all; the stall starts at the 150th call (0.75 s) and
+    holds up the 200 due in the next second. The one due x s into the stall waits at least
+    1 - x s, so at least 200 * (1 - L) requests wait L s or more; the slowest tenth (60) are at
+    least 0.7 s, so p90 >= 700 ms, more with the backlog drained after the stall. Counted from
+    the actual send, only the 8 requests in flight (1.3 %) would see the stall, and p90 would be
+    the server's few milliseconds: p90 >= half the stall fails without coordinated-omission
+    correction."""
     stall_ms = 1000
 
     def stalled(loop: str, **load: Any):
@@ -119,7 +127,7 @@ def test_a_stall_shows_in_open_loop_latency_and_hides_in_closed_loop(target):
 
     open_loop = stalled("open", clients=8, rps=200)
     assert open_loop.max >= stall_ms
-    assert open_loop.p99 >= stall_ms / 2
+    assert open_loop.p90 >= stall_ms / 2
     closed_loop = stalled("closed", clients=2)
     assert closed_loop.max >= stall_ms
     assert closed_loop.p99 < stall_ms / 2

@@ -178,10 +178,21 @@ def test_the_json_report_and_the_plot_hold_every_field(target, tmp_path, capsys)
         assert set(errors["transport"]) == {"total", "by_kind"}
         assert set(errors["http"]) == {"total", "by_status"}
         assert set(errors["jsonrpc"]) == {"total", "by_code"}
+        assert operation["requests"] > 0
+        assert operation["errors"]["total"] == operation["requests"] - operation["ok"]
+    for method in ("tools/list", "resources/read", "prompts/get"):
+        operation = data["operations"][method]
+        assert (operation["errors"]["total"], operation["ok"]) == (0, operation["requests"]), method
+    flaky = data["operations"]["tools/call"]["errors"]
+    assert flaky["jsonrpc"]["by_code"].keys() == {str(INJECTED)} and flaky["tool"] > 0
+    assert flaky["total"] == flaky["jsonrpc"]["total"] + flaky["tool"]
+    for count in ("requests", "answered", "ok", "unsent"):
+        assert sum(op[count] for op in data["operations"].values()) == data["overall"][count], count
+    errors_by_operation = sum(op["errors"]["total"] for op in data["operations"].values())
+    assert errors_by_operation == data["overall"]["errors"]["total"]
     # 100/s over the 2 measured seconds: 200 due, each sent or counted unsent.
     assert data["overall"]["requests"] + data["overall"]["unsent"] == 200
     assert data["overall"]["throughput_rps"] == pytest.approx(100, rel=0.05)
-    assert data["operations"]["tools/call"]["errors"]["jsonrpc"]["by_code"].keys() == {str(INJECTED)}
     assert [point["second"] for point in data["series"]] == [0, 1, 2]
     for point in data["series"]:
         assert {"second", "span_s", "answered", "errors", "throughput_rps", "latency_ms"} <= point.keys()

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mocopr.loadtest import LoadScenario, LoadTester
 from mocopr.loadtest.cli import add_parser, run
@@ -50,6 +51,28 @@ def call_tool(server: Server, name: str, arguments: dict[str, Any]) -> Any:
         return json.loads(connection.getresponse().read())["result"]["structuredContent"]["result"]
     finally:
         connection.close()
+
+
+def admin_get(server: Server, path: str) -> str:
+    connection = http.client.HTTPConnection("127.0.0.1", server.admin_port, timeout=10)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().read().decode()
+    finally:
+        connection.close()
+
+
+def answered_by_server(server: Server, method: str) -> int:
+    """How many ``method`` requests the server answered, by its own count (its admin metrics)."""
+    families = text_string_to_metric_families(admin_get(server, "/metrics"))
+    return int(
+        sum(
+            sample.value
+            for family in families
+            for sample in family.samples
+            if sample.name == "mocopr_requests_total" and sample.labels["method"] == method
+        )
+    )
 
 
 def test_an_open_loop_reaches_a_reachable_target_rate(target):
@@ -201,12 +224,19 @@ def test_the_json_report_and_the_plot_hold_every_field(target, tmp_path, capsys)
     assert "tools/call" in shown and "JSON-RPC -32050" in shown
 
 
-def test_the_legacy_era_opens_a_session_per_client(target):
+def test_the_legacy_era_opens_a_session_per_client():
+    """The server counts the initialize requests it answered: one per client and one for the
+    check of the target before the load, none more (no client opens a session per request, and
+    none lost its session and opened another)."""
+    clients = 4
     scenario = LoadScenario.build(tool="chatty", era="legacy")  # answers are SSE streams
-    result = LoadTester(target.url, scenario, clients=4, rps=100, duration=2, processes=2).run()
+    with running_server(TARGET, "--workers", "1", admin=True) as server:
+        result = LoadTester(server.url, scenario, clients=clients, rps=100, duration=2, processes=2).run()
+        sessions = answered_by_server(server, "initialize")
     assert result.complete, result.error
     assert result.overall.ok == result.overall.requests
     assert result.overall.requests + result.overall.unsent == 200
+    assert sessions == clients + 1
 
 
 def test_a_legacy_server_that_assigns_no_session_is_tested_without_one():

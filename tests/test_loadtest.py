@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mocopr.loadtest import LoadScenario, LoadTester
+from mocopr.loadtest import LoadScenario, LoadTester, Progress
 from mocopr.loadtest.cli import add_parser, run
 from tests.apps.loadtest_target import INJECTED
 from tests.http_server import Server, running_server
@@ -253,6 +253,24 @@ def test_a_legacy_server_that_assigns_no_session_is_tested_without_one():
     assert result.complete, result.error
     assert result.overall.ok == result.overall.requests
     assert result.overall.requests + result.overall.unsent == 20
+
+
+def test_progress_comes_about_once_a_second_with_the_rate(target):
+    """A point for each second that every load process has reported (the last may be reported
+    twice, at its end and with the totals, and then makes no point)."""
+    points: list[Progress] = []
+    seconds = 3
+    scenario = LoadScenario.build(tool="count", arguments={"key": "progress"})
+    tester = LoadTester(
+        target.url, scenario, clients=4, rps=100, duration=seconds, processes=2, on_progress=points.append
+    )
+    result = tester.run()
+    assert result.complete, result.error
+    assert seconds - 1 <= len(points) <= seconds
+    assert all(point.throughput_rps > 0 and point.errors == 0 for point in points)
+    assert all(point.total == seconds for point in points)
+    elapsed = [point.elapsed for point in points]
+    assert elapsed == sorted(elapsed)
 
 
 def test_a_refused_connection_is_one_clear_line(tmp_path, capsys):

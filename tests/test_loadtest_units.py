@@ -1,18 +1,24 @@
 """The load tester's parts on their own: scenarios, pacing, histograms, answers, request bytes."""
 
+import io
 import itertools
 import random
+import re
 
 import httptools
 import msgspec
 import pytest
+from rich.console import Console
+from rich.text import Text
 
 from mocopr.loadtest.collect import SeriesCollector
 from mocopr.loadtest.histogram import HIGHEST_US, LatencyHistogram, bucket_of, decode, new_hdr
 from mocopr.loadtest.pacing import OpenLoopSchedule, client_start
+from mocopr.loadtest.progress import LiveProgress
 from mocopr.loadtest.replies import INVALID, OK, TOOL_ERROR, classify
 from mocopr.loadtest.scenario import SEQUENCE_LENGTH, LoadScenario, ScenarioError, parse_mix
 from mocopr.loadtest.stats import IntervalReport, Recorder
+from mocopr.loadtest.tester import Progress
 from mocopr.loadtest.wire import FIRST_ID, Session, Target, request_templates
 
 # scenarios
@@ -137,6 +143,14 @@ def test_a_second_reported_again_after_the_end_adds_to_that_second():
     (point,) = collector.points(run_length=4.5)
     assert (point.second, point.answered, point.errors, point.span) == (4, 2, 2, 0.5)
     assert point.throughput_rps == 4.0
+
+
+def test_the_live_progress_shows_the_rate_p99_and_errors():
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with LiveProgress(10.0, console) as live:
+        live.update(Progress(elapsed=4.0, total=10.0, throughput_rps=1234.4, p99_ms=5.678, errors=8))
+    shown = Text.from_ansi(console.file.getvalue()).plain
+    assert re.search(r"1,234 req/s +p99 +5\.68 ms +errors 8\b", shown), shown
 
 
 # answers

@@ -5,7 +5,9 @@ wrk (benchmarks/wrk/mixed.lua: tools/call, tools/list, resources/read, prompts/g
 answer checked) until the workers have answered ``--requests`` requests (one million by
 default). Each worker's RSS is sampled every second; growth is measured from the end of a
 warm-up (the first ``--warmup`` requests: caches, pools and the allocator settle) to the end.
-The check passes when no worker grew by more than ``--limit-mib`` (5 MiB) and wrk saw no error.
+The check passes when the workers answered at least ``--requests`` requests, every worker was
+sampled after the warm-up, no worker grew by more than ``--limit-mib`` (5 MiB) and wrk saw no
+error; anything short of that is a FAIL that says what was missing, never a PASS on less.
 
     python benchmarks/memory_stability.py [--requests 1000000] [--workers 2] [--markdown FILE]
 """
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -50,6 +53,102 @@ def health(admin: str) -> dict:
         return json.load(answer)
 
 
+@dataclass
+class Samples:
+    """RSS over the run, by worker pid: ``(answered so far, rss)`` pairs, and each worker's RSS at
+    its first sample after the warm-up, the baseline its growth is measured from."""
+
+    series: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    baseline: dict[int, int] = field(default_factory=dict)
+    answered: int = 0
+    elapsed: float = 0.0
+
+    def take(self, report: dict, warmup: int) -> None:
+        self.answered = sum(worker["requests"] for worker in report["workers"])
+        for worker in report["workers"]:
+            rss = psutil.Process(worker["pid"]).memory_info().rss
+            self.series.setdefault(worker["pid"], []).append((self.answered, rss))
+            if self.answered >= warmup and worker["pid"] not in self.baseline:
+                self.baseline[worker["pid"]] = rss
+
+
+def sample_until(admin: str, wrk: subprocess.Popen[str], requests: int, warmup: int) -> Samples:
+    """Sample every second until the workers answered ``requests`` or wrk stopped."""
+    samples = Samples()
+    started = time.monotonic()
+    while True:
+        samples.take(health(admin), warmup)
+        if samples.answered >= requests or wrk.poll() is not None:
+            break
+        time.sleep(1.0)
+    samples.elapsed = time.monotonic() - started
+    return samples
+
+
+def wrk_counts(output: str) -> dict[str, int] | None:
+    """The ``MIXED {"ok": N, "errors": N}`` line that mixed.lua's ``done`` prints; None without it
+    (wrk failed to start, or died before its summary)."""
+    found = re.search(r"MIXED (\{.*\})", output)
+    return json.loads(found.group(1)) if found else None
+
+
+def shortfalls(samples: Samples, counts: dict[str, int] | None, requests: int) -> list[str]:
+    """Why the run cannot pass whatever the growth: too few requests, a worker never measured after
+    the warm-up, no count of wrk's answers, or errors in them."""
+    reasons = []
+    if samples.answered < requests:
+        reasons.append(f"only {samples.answered:,} of {requests:,} requests answered")
+    unmeasured = sorted(set(samples.series) - set(samples.baseline))
+    if unmeasured:
+        reasons.append(f"no RSS after the warm-up for worker(s) {', '.join(map(str, unmeasured))}")
+    if counts is None:
+        reasons.append("wrk printed no MIXED line (did it start, and run to its summary?)")
+    elif counts["errors"]:
+        reasons.append(f"wrk counted {counts['errors']:,} errors")
+    return reasons
+
+
+def growth_rows(samples: Samples) -> tuple[list[str], float]:
+    """A table row per measured worker, and the worst growth among them."""
+    rows, worst = [], 0.0
+    for pid, series in samples.series.items():
+        if pid not in samples.baseline:
+            continue
+        start, end = samples.baseline[pid], series[-1][1]
+        peak = max(rss for _, rss in series)
+        growth = (end - start) / MIB
+        worst = max(worst, growth)
+        rows.append(f"| {pid} | {start / MIB:.1f} | {end / MIB:.1f} | {peak / MIB:.1f} | {growth:+.2f} |")
+    return rows, worst
+
+
+def run_load(args: argparse.Namespace) -> tuple[Samples, str]:
+    """Serve, load with wrk while sampling, stop both; the samples and wrk's output."""
+    server, url, admin = start_server(args.workers)
+    try:
+        script = str(ROOT / "benchmarks/wrk/mixed.lua")
+        command = ["wrk", "-t1", f"-c{args.connections}", "-d3600s", "-s", script, url]
+        try:
+            wrk = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        except FileNotFoundError:
+            raise SystemExit("wrk is not installed (it is the load of this check)") from None
+        try:
+            samples = sample_until(admin, wrk, args.requests, args.warmup)
+        finally:
+            wrk.send_signal(2)  # SIGINT: wrk prints its summary and done()
+            output = wrk.communicate(timeout=30)[0]
+    finally:
+        server.terminate()
+        server.wait(30)
+    return samples, output
+
+
+def describe_wrk(counts: dict[str, int] | None) -> str:
+    if counts is None:
+        return "wrk gave no count"
+    return f"wrk counted {counts['ok']:,} good answers and {counts['errors']} errors"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1_000_000)
@@ -60,50 +159,17 @@ def main() -> int:
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
 
-    server, url, admin = start_server(args.workers)
-    wrk = None
-    try:
-        script = str(ROOT / "benchmarks/wrk/mixed.lua")
-        wrk = subprocess.Popen(
-            ["wrk", "-t1", f"-c{args.connections}", "-d3600s", "-s", script, url],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        samples: dict[int, list[tuple[int, int]]] = {}
-        baseline: dict[int, int] = {}
-        started = time.monotonic()
-        while True:
-            report = health(admin)
-            answered = sum(worker["requests"] for worker in report["workers"])
-            for worker in report["workers"]:
-                rss = psutil.Process(worker["pid"]).memory_info().rss
-                samples.setdefault(worker["pid"], []).append((answered, rss))
-                if answered >= args.warmup and worker["pid"] not in baseline:
-                    baseline[worker["pid"]] = rss
-            if answered >= args.requests or wrk.poll() is not None:
-                break
-            time.sleep(1.0)
-        elapsed = time.monotonic() - started
-    finally:
-        if wrk is not None:
-            wrk.send_signal(2)  # SIGINT: wrk prints its summary and done()
-            output = wrk.communicate(timeout=30)[0]
-        server.terminate()
-        server.wait(30)
-    mixed = json.loads(re.search(r"MIXED (\{.*\})", output).group(1)) if wrk else {"ok": 0, "errors": -1}
-    rows = []
-    worst = 0.0
-    for pid, series in samples.items():
-        start = baseline.get(pid, series[0][1])
-        end = series[-1][1]
-        peak = max(rss for _, rss in series)
-        growth = (end - start) / MIB
-        worst = max(worst, growth)
-        rows.append(f"| {pid} | {start / MIB:.1f} | {end / MIB:.1f} | {peak / MIB:.1f} | {growth:+.2f} |")
-    verdict = "PASS" if worst <= args.limit_mib and mixed["errors"] == 0 else "FAIL"
+    samples, output = run_load(args)
+    counts = wrk_counts(output)
+    reasons = shortfalls(samples, counts, args.requests)
+    rows, worst = growth_rows(samples)
+    if worst > args.limit_mib:
+        reasons.append(f"growth above {args.limit_mib:g} MiB")
+    verdict = "FAIL: " + "; ".join(reasons) if reasons else "PASS"
+    rate = samples.answered / samples.elapsed if samples.elapsed else 0.0
     lines = [
-        f"{answered:,} requests in {elapsed:.0f} s ({answered / elapsed:,.0f}/s), {args.workers} workers, "
-        f"wrk -c{args.connections}; wrk counted {mixed['ok']:,} good answers and {mixed['errors']} errors.",
+        f"{samples.answered:,} requests in {samples.elapsed:.0f} s ({rate:,.0f}/s), {args.workers} workers, "
+        f"wrk -c{args.connections}; {describe_wrk(counts)}.",
         "",
         "| worker pid | RSS after warm-up (MiB) | RSS at the end (MiB) | peak (MiB) | growth (MiB) |",
         "|--:|--:|--:|--:|--:|",
@@ -116,7 +182,7 @@ def main() -> int:
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n")
-    return 0 if verdict == "PASS" else 1
+    return 1 if reasons else 0
 
 
 if __name__ == "__main__":

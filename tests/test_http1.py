@@ -466,3 +466,42 @@ def test_damaged_requests_come_out_the_same_however_they_are_split(
     # Whether it fails is the same too; not always how: chunk framing is checked after each slice, so
     # a split can show it too long before the parser meets a bad byte that one feed would show first.
     assert (status_split is None) == (status is None)
+
+
+def test_a_repeated_head_parses_as_the_first_did() -> None:
+    conn = Http1Connection()
+    [first] = conn.feed(post(b'{"id":1}'))
+    first.headers["host"] = "changed by a handler"
+    [second, third] = conn.feed(post(b'{"id":2}') + post(b'{"id":3}'))
+    assert (second.body, third.body) == (b'{"id":2}', b'{"id":3}')
+    assert second.headers == third.headers == {"host": "example", "content-length": "8"}
+    assert second.headers is not third.headers
+    # A body that has not all arrived waits for the rest, as without the shortcut.
+    assert conn.feed(post(b'{"id":4}')[:-2]) == []
+    assert [r.body for r in conn.feed(b"4}" + post(b"x"))] == [b'{"id":4}', b"x"]
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_requests(), valid_requests(), st.lists(st.booleans(), min_size=2, max_size=6), st.data())
+def test_repeated_requests_come_out_the_same_however_they_are_split(
+    repeated: Sample, other: Sample, order: list[bool], data: st.DataObject
+) -> None:
+    stream = [repeated if pick else other for pick in order]
+    raw = b"".join(sample.data for sample in stream)
+    expected = [sample.request for sample in stream]
+    assert run([raw]) == (expected, None)
+    assert run(split(raw, data.draw(st.lists(st.integers(0, len(raw)), max_size=12)))) == (expected, None)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_requests(), st.integers(2, 4), LIMITS, st.data())
+def test_damaged_repeats_come_out_as_the_parser_alone_gives_them(
+    sample: Sample, times: int, limits: Limits, data: st.DataObject
+) -> None:
+    raw = bytearray(sample.data * times)
+    at = data.draw(st.integers(len(sample.data), len(raw)))  # in a repeat, where the shortcut may apply
+    raw[at : at + data.draw(st.integers(0, 2))] = data.draw(st.binary(max_size=3))
+    whole = run([bytes(raw)], limits)
+    bytewise = run([bytes(raw[i : i + 1]) for i in range(len(raw))], limits)  # no head arrives whole
+    assert whole[0] == bytewise[0]
+    assert (whole[1] is None) == (bytewise[1] is None)

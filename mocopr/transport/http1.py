@@ -88,11 +88,13 @@ class Http1Connection:
         "_error",
         "_fields",
         "_framing",
+        "_head",
         "_head_complete",
         "_head_size",
         "_in_request",
         "_limits",
         "_parser",
+        "_repeat",
         "_request",
         "_url",
     )
@@ -117,6 +119,10 @@ class Http1Connection:
         self._body: list[bytes] = []
         self._body_size = 0
         self._continue = False
+        #: The head of the request in progress, when it arrived in one slice (else None).
+        self._head: bytes | None = None
+        #: The last head and what it parsed to, while a request repeating it may skip the parser.
+        self._repeat: _Repeat | None = None
 
     @property
     def in_request(self) -> bool:
@@ -163,16 +169,25 @@ class Http1Connection:
     def _feed(self, data: bytes) -> None:
         view = memoryview(data)
         pos, end = 0, len(data)
-        limits, parse = self._limits, self._parser.feed_data
+        limits, parse, repeat = self._limits, self._parser.feed_data, self._repeat
         while pos < end and not self._closed:
             if not self._head_complete:
+                if repeat is not None and not self._in_request and data.startswith(repeat.head, pos):
+                    body_end = pos + len(repeat.head) + repeat.content_length
+                    if body_end <= end:
+                        self._done.append(repeat.request(data[pos + len(repeat.head) : body_end]))
+                        pos = body_end
+                        continue
                 cut = _slice_end(data, pos, b"\r\n\r\n")
                 room = limits.max_header_size - self._head_size
                 if cut - pos > room:
                     parse(view[pos : pos + room])  # so that garbage still gets its 400
                     raise HttpError(431, f"request head larger than {limits.max_header_size} bytes")
+                starts = not self._in_request
                 self._head_size += cut - pos
                 parse(view[pos:cut])
+                if starts and self._head_complete:
+                    self._head = data[pos:cut]
             elif self._chunked:
                 cut = _slice_end(data, pos, b"\r\n")
                 before = self._body_size
@@ -193,6 +208,7 @@ class Http1Connection:
         self._in_request = True
         self._url = b""
         self._fields = []
+        self._head = None
 
     def on_url(self, url: bytes) -> None:
         self._url += url  # in pieces when the request line arrives in pieces
@@ -249,10 +265,38 @@ class Http1Connection:
         request.body = b"".join(self._body)
         self._done.append(request)
         self._closed = not request.keep_alive
+        if (
+            self._head is not None
+            and not self._chunked
+            and request.keep_alive
+            and "expect" not in request.headers
+        ):
+            self._repeat = _Repeat(self._head, self._content_length, request)
         self._request = None
         self._in_request = self._head_complete = self._continue = False
         self._head_size = 0
         self._body = []  # the body sizes stay for the slice that ends here; the next head resets them
+
+
+class _Repeat:
+    """A head that parsed without error, and what it parsed to, so that a request that repeats it
+    byte for byte (as a client on a keep-alive connection often does) skips the parser: the same
+    bytes parse the same, and llhttp carries nothing from one message to the next. Only heads that
+    arrived whole, with a Content-Length body, no ``Expect`` and keep-alive, are kept."""
+
+    __slots__ = ("_headers", "_http_version", "_method", "_path", "_query", "content_length", "head")
+
+    def __init__(self, head: bytes, content_length: int, request: Request) -> None:
+        self.head = head
+        self.content_length = content_length
+        self._method, self._path, self._query = request.method, request.path, request.query
+        self._headers = request.headers.copy()  # the request's own dict is its handler's to change
+        self._http_version = request.http_version
+
+    def request(self, body: bytes) -> Request:
+        return Request(
+            self._method, self._path, self._query, self._headers.copy(), body, True, self._http_version
+        )
 
 
 def _headers_of(fields: list[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -5,7 +5,7 @@ import string
 from dataclasses import dataclass, fields, replace
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mocopr.transport.http1 import (
@@ -469,6 +469,7 @@ def test_damaged_requests_come_out_the_same_however_they_are_split(
 
 
 def test_a_repeated_head_parses_as_the_first_did() -> None:
+    """The shortcut for a head that repeats the last one but for its Content-Length."""
     conn = Http1Connection()
     [first] = conn.feed(post(b'{"id":1}'))
     first.headers["host"] = "changed by a handler"
@@ -476,6 +477,9 @@ def test_a_repeated_head_parses_as_the_first_did() -> None:
     assert (second.body, third.body) == (b'{"id":2}', b'{"id":3}')
     assert second.headers == third.headers == {"host": "example", "content-length": "8"}
     assert second.headers is not third.headers
+    # Another length is the same head with that value changed.
+    [longer] = conn.feed(post(b'{"id":10}'))
+    assert longer.body == b'{"id":10}' and longer.headers["content-length"] == "9"
     # A body that has not all arrived waits for the rest, as without the shortcut.
     assert conn.feed(post(b'{"id":4}')[:-2]) == []
     assert [r.body for r in conn.feed(b"4}" + post(b"x"))] == [b'{"id":4}', b"x"]
@@ -505,3 +509,38 @@ def test_damaged_repeats_come_out_as_the_parser_alone_gives_them(
     bytewise = run([bytes(raw[i : i + 1]) for i in range(len(raw))], limits)  # no head arrives whole
     assert whole[0] == bytewise[0]
     assert (whole[1] is None) == (bytewise[1] is None)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_requests(), st.lists(st.binary(max_size=300), min_size=1, max_size=4), LIMITS, st.data())
+def test_heads_that_differ_in_their_length_come_out_as_the_parser_alone_gives_them(
+    sample: Sample, bodies: list[bytes], limits: Limits, data: st.DataObject
+) -> None:
+    length = sample.request.headers.get("content-length")
+    assume(length is not None)
+    head = sample.data[: sample.data.index(b"\r\n\r\n") + 4]
+    line = f"Content-Length: {length}\r\n".encode()
+    raw = bytearray(sample.data)
+    for body in bodies:
+        raw += head.replace(line, b"Content-Length: %d\r\n" % len(body)) + body
+    if data.draw(st.booleans()):
+        at = data.draw(st.integers(len(sample.data), len(raw)))
+        raw[at : at + data.draw(st.integers(0, 2))] = data.draw(st.binary(max_size=3))
+    whole = run([bytes(raw)], limits)
+    bytewise = run([bytes(raw[i : i + 1]) for i in range(len(raw))], limits)  # no head arrives whole
+    assert whole[0] == bytewise[0]
+    assert (whole[1] is None) == (bytewise[1] is None)
+
+
+def test_a_repeat_is_held_to_the_limits() -> None:
+    head_size = len(post(b"12345678")) - 8
+    conn = Http1Connection(Limits(max_body_size=20, max_header_size=head_size))
+    conn.feed(post(b"12345678"))
+    with pytest.raises(HttpError) as caught:  # a longer length makes the head one byte too large
+        conn.feed(post(b"1234567890"))
+    assert caught.value.status == 431
+    conn = Http1Connection(Limits(max_body_size=20))
+    conn.feed(post(b"12345678"))
+    with pytest.raises(HttpError) as caught:
+        conn.feed(post(b"x" * 21))
+    assert caught.value.status == 413

@@ -172,11 +172,11 @@ class Http1Connection:
         limits, parse, repeat = self._limits, self._parser.feed_data, self._repeat
         while pos < end and not self._closed:
             if not self._head_complete:
-                if repeat is not None and not self._in_request and data.startswith(repeat.head, pos):
-                    body_end = pos + len(repeat.head) + repeat.content_length
-                    if body_end <= end:
-                        self._done.append(repeat.request(data[pos + len(repeat.head) : body_end]))
-                        pos = body_end
+                if repeat is not None and not self._in_request:
+                    request, request_end = repeat.match(data, pos, limits)
+                    if request is not None:
+                        self._done.append(request)
+                        pos = request_end
                         continue
                 cut = _slice_end(data, pos, b"\r\n\r\n")
                 room = limits.max_header_size - self._head_size
@@ -265,13 +265,8 @@ class Http1Connection:
         request.body = b"".join(self._body)
         self._done.append(request)
         self._closed = not request.keep_alive
-        if (
-            self._head is not None
-            and not self._chunked
-            and request.keep_alive
-            and "expect" not in request.headers
-        ):
-            self._repeat = _Repeat(self._head, self._content_length, request)
+        if self._head is not None and not self._chunked and request.keep_alive:
+            self._repeat = _Repeat.of(self._head, request)
         self._request = None
         self._in_request = self._head_complete = self._continue = False
         self._head_size = 0
@@ -280,23 +275,75 @@ class Http1Connection:
 
 class _Repeat:
     """A head that parsed without error, and what it parsed to, so that a request that repeats it
-    byte for byte (as a client on a keep-alive connection often does) skips the parser: the same
-    bytes parse the same, and llhttp carries nothing from one message to the next. Only heads that
-    arrived whole, with a Content-Length body, no ``Expect`` and keep-alive, are kept."""
+    (as a client on a keep-alive connection often does) skips the parser.
 
-    __slots__ = ("_headers", "_http_version", "_method", "_path", "_query", "content_length", "head")
+    A repeat is the same bytes but for the digits of Content-Length: those parse to the same head
+    with that one value changed, and llhttp carries nothing from one message to the next. Only a
+    head that arrived whole is kept, with keep-alive, a Content-Length of bare digits, and no
+    ``Expect``; anything a repeat would need checked (a body over the limit, a head that grew
+    past it, digits that are not a number) goes to the parser instead, which answers it.
+    """
 
-    def __init__(self, head: bytes, content_length: int, request: Request) -> None:
-        self.head = head
-        self.content_length = content_length
+    __slots__ = ("_headers", "_http_version", "_method", "_path", "_prefix", "_query", "_suffix")
+
+    def __init__(self, prefix: bytes, suffix: bytes, request: Request) -> None:
+        self._prefix, self._suffix = prefix, suffix  # the head before and after the length's digits
         self._method, self._path, self._query = request.method, request.path, request.query
         self._headers = request.headers.copy()  # the request's own dict is its handler's to change
         self._http_version = request.http_version
 
-    def request(self, body: bytes) -> Request:
-        return Request(
-            self._method, self._path, self._query, self._headers.copy(), body, True, self._http_version
+    @classmethod
+    def of(cls, head: bytes, request: Request) -> "_Repeat | None":
+        """The repeat of ``head``, which parsed to ``request``, if it can have one."""
+        if "expect" in request.headers:
+            return None
+        lowered = head.lower()
+        name_at = lowered.find(_LENGTH_LINE)
+        if name_at < 0 or lowered.find(_LENGTH_LINE, name_at + 1) >= 0:
+            return None
+        digits_at = name_at + len(_LENGTH_LINE)
+        while head[digits_at : digits_at + 1] in (b" ", b"\t"):
+            digits_at += 1
+        digits_end = head.find(b"\r\n", digits_at)
+        digits = head[digits_at:digits_end]
+        if not digits.isdigit() or digits.decode("ascii") != request.headers.get("content-length"):
+            return None
+        return cls(head[:digits_at], head[digits_end:], request)
+
+    def match(self, data: bytes, pos: int, limits: Limits) -> tuple[Request | None, int]:
+        """The request at ``pos`` in ``data`` and where it ends, if it is a repeat whose body has
+        arrived whole; else ``(None, pos)``."""
+        if not data.startswith(self._prefix, pos):
+            return None, pos
+        digits_at = pos + len(self._prefix)
+        digits_end = data.find(b"\r\n", digits_at, digits_at + _MAX_LENGTH_DIGITS + 2)
+        digits = data[digits_at:digits_end]
+        if digits_end < 0 or not digits.isdigit() or not data.startswith(self._suffix, digits_end):
+            return None, pos
+        body_at = digits_end + len(self._suffix)
+        length = int(digits)
+        if (
+            body_at - pos > limits.max_header_size
+            or length > limits.max_body_size
+            or body_at + length > len(data)
+        ):
+            return None, pos
+        headers = self._headers.copy()
+        headers["content-length"] = digits.decode("ascii")
+        request = Request(
+            self._method,
+            self._path,
+            self._query,
+            headers,
+            data[body_at : body_at + length],
+            True,
+            self._http_version,
         )
+        return request, body_at + length
+
+
+_LENGTH_LINE = b"\r\ncontent-length:"
+_MAX_LENGTH_DIGITS = 15  # more than any body limit needs; a longer number goes to the parser
 
 
 def _headers_of(fields: list[tuple[bytes, bytes]]) -> dict[str, str]:

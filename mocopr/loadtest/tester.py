@@ -32,7 +32,8 @@ START_DELAY = 0.1
 #: Longest wait for the processes to start and set up (spawning, imports, legacy sessions).
 SETUP_TIMEOUT = 60.0
 #: How long a load process may take past the end of the run and its last requests' timeout
-#: (closing sessions, sending its report) before it is killed.
+#: (and, in the legacy era, the timeout of ending its sessions) to send its report before it is
+#: killed.
 EXIT_GRACE = 5.0
 
 
@@ -192,7 +193,8 @@ class _Run:
         """Take the processes' messages until each has sent its report, died, or overstayed."""
         reports: dict[int, ProcessReport] = {}
         plan = self.plan
-        deadline = self.started + plan.ramp_up + plan.duration + plan.timeout + EXIT_GRACE
+        closing = plan.timeout if plan.scenario.era == "legacy" else 0.0  # the sessions' DELETE
+        deadline = self.started + plan.ramp_up + plan.duration + plan.timeout + closing + EXIT_GRACE
         wait = 0.1  # then 0: take what is left without waiting, and stop
         while len(reports) < len(self.processes):
             message = await self.receive(wait)

@@ -76,7 +76,6 @@ from http_wrk import (
     BENCH_DIR,
     FLOOR,
     MOCOPR,
-    ROOT,
     BenchmarkError,
     Case,
     Ready,
@@ -90,6 +89,7 @@ from http_wrk import (
     mocopr_serve_argv,
     open_session,
     peak_rss,
+    repository_relative,
     run_wrk,
     serving,
     url_in_log,
@@ -623,7 +623,7 @@ def report(
     lines = [
         "# The multiprocess runtime under wrk: mocopr --workers 2, the SDK under uvicorn --workers 2",
         "",
-        f"Command: `{shlex.join(sys.orig_argv)}` (in `{ROOT}`)",
+        f"Command: `{shlex.join(sys.orig_argv)}`, from the repository's root",
         "",
         f"{options.workers} worker processes per server; wrk {', '.join(str(load) for load in options.loads)}"
         f" (new connections: {options.connect_load}), {options.duration} s per run after a {options.warmup} s"
@@ -682,7 +682,7 @@ def report(
             f"The first strict check of an answer needed {', '.join(map(str, first_tries))} tries in some"
             " runs: its connection reached a worker without the session (404).",
         ]
-    return "\n".join(lines) + "\n"
+    return repository_relative("\n".join(lines) + "\n")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -532,6 +532,16 @@ def test_heads_that_differ_in_their_length_come_out_as_the_parser_alone_gives_th
     assert (whole[1] is None) == (bytewise[1] is None)
 
 
+def test_a_repeat_after_empty_lines_counts_them() -> None:
+    request = post(b"12345678")
+    conn = Http1Connection(Limits(max_header_size=len(request) - 8))
+    conn.feed(request)
+    conn.feed(b"\r\n")  # an empty line before the next request line belongs to its head
+    with pytest.raises(HttpError) as caught:
+        conn.feed(request)
+    assert caught.value.status == 431
+
+
 def test_a_repeat_is_held_to_the_limits() -> None:
     head_size = len(post(b"12345678")) - 8
     conn = Http1Connection(Limits(max_body_size=20, max_header_size=head_size))

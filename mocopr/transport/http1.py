@@ -172,7 +172,9 @@ class Http1Connection:
         limits, parse, repeat = self._limits, self._parser.feed_data, self._repeat
         while pos < end and not self._closed:
             if not self._head_complete:
-                if repeat is not None and not self._in_request:
+                # Only at the very start of a head: empty lines before a request line count
+                # towards its size, and the parser has taken any that came before.
+                if repeat is not None and not self._head_size:
                     request, request_end = repeat.match(data, pos, limits)
                     if request is not None:
                         self._done.append(request)

@@ -450,12 +450,10 @@ async def test_stdin_eof_drains_requests_in_flight_and_exits_cleanly() -> None:
         await client.send(slow_call(5, 0.3))
         await client.send(add_call(6, 4, 5))
         await client.close_stdin()
-        started = trio.current_time()
-        rest = await client.read_to_eof()
-        with trio.fail_after(5):
+        with trio.fail_after(10):  # a hang guard: the drain waits for 0.3 s of work
+            rest = await client.read_to_eof()
             code = await client.process.wait()
         assert code == 0
-        assert trio.current_time() - started < 4
         by_id = {message["id"]: message for message in rest}
         assert set(by_id) == {5, 6}, rest
         assert by_id[5]["result"]["content"][0]["text"] == "slept"
@@ -473,12 +471,10 @@ async def test_sigterm_drains_requests_in_flight_and_exits_cleanly() -> None:
         assert (await client.request("ping", request_id=6))["result"] == {}
         assert 5 not in client.ids_seen()
         client.process.send_signal(signal.SIGTERM)
-        started = trio.current_time()
-        rest = await client.read_to_eof()
-        with trio.fail_after(5):
+        with trio.fail_after(10):  # a hang guard: the drain waits for 0.2 s of work
+            rest = await client.read_to_eof()
             code = await client.process.wait()
         assert code == 0
-        assert trio.current_time() - started < 4
         assert len(rest) == 1, rest
         assert rest[0]["id"] == 5 and rest[0]["result"]["content"][0]["text"] == "slept"
 
@@ -489,8 +485,7 @@ async def test_sigterm_drains_requests_in_flight_and_exits_cleanly() -> None:
 async def test_a_slow_call_holds_nothing_up_and_cancellation_suppresses_its_answer() -> None:
     async with serve() as client:
         await client.initialize()
-        started = trio.current_time()
-        await client.send(slow_call(20, 5))
+        await client.send(slow_call(20, 3600))
         assert (await client.request("ping", request_id=21))["result"] == {}
         assert 20 not in client.ids_seen()
         await client.send(
@@ -508,13 +503,12 @@ async def test_a_slow_call_holds_nothing_up_and_cancellation_suppresses_its_answ
                 if read["result"]["contents"][0]["text"] == "1":
                     break
         assert 20 not in client.ids_seen()
-        # Nothing is left in flight, so EOF ends the server at once, long before the
-        # slow call could have finished; no answer for it ever appears.
+        # Nothing is left in flight, so EOF ends the server at once, not after the hour the
+        # slow call asked for; no answer for it ever appears.
         await client.close_stdin()
-        await client.read_to_eof()
-        with trio.fail_after(5):
+        with trio.fail_after(10):
+            await client.read_to_eof()
             assert await client.process.wait() == 0
-        assert trio.current_time() - started < 4
         assert 20 not in client.ids_seen()
         assert client.others == []
 

@@ -175,10 +175,10 @@ class Http1Connection:
                 # Only at the very start of a head: empty lines before a request line count
                 # towards its size, and the parser has taken any that came before.
                 if repeat is not None and not self._head_size:
-                    request, request_end = repeat.match(data, pos, limits)
-                    if request is not None:
+                    matched = repeat.match(data, pos, limits)
+                    if matched is not None:
+                        request, pos = matched
                         self._done.append(request)
-                        pos = request_end
                         continue
                 cut = _slice_end(data, pos, b"\r\n\r\n")
                 room = limits.max_header_size - self._head_size
@@ -312,16 +312,16 @@ class _Repeat:
             return None
         return cls(head[:digits_at], head[digits_end:], request)
 
-    def match(self, data: bytes, pos: int, limits: Limits) -> tuple[Request | None, int]:
+    def match(self, data: bytes, pos: int, limits: Limits) -> tuple[Request, int] | None:
         """The request at ``pos`` in ``data`` and where it ends, if it is a repeat whose body has
-        arrived whole; else ``(None, pos)``."""
+        arrived whole; else None."""
         if not data.startswith(self._prefix, pos):
-            return None, pos
+            return None
         digits_at = pos + len(self._prefix)
         digits_end = data.find(b"\r\n", digits_at, digits_at + _MAX_LENGTH_DIGITS + 2)
         digits = data[digits_at:digits_end]
         if digits_end < 0 or not digits.isdigit() or not data.startswith(self._suffix, digits_end):
-            return None, pos
+            return None
         body_at = digits_end + len(self._suffix)
         length = int(digits)
         if (
@@ -329,7 +329,7 @@ class _Repeat:
             or length > limits.max_body_size
             or body_at + length > len(data)
         ):
-            return None, pos
+            return None
         headers = self._headers.copy()
         headers["content-length"] = digits.decode("ascii")
         request = Request(

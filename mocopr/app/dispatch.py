@@ -119,9 +119,16 @@ class Dispatcher:
             return True
         if method == "completion/complete":
             return inspect.iscoroutinefunction(self.app.completer)
-        catalogs = self._targets_of.get(method)
-        if catalogs is None or not any(catalog.any_waits() for catalog in catalogs):
+        if not self._targets_may_wait(method):
             return False  # no handler of this kind can wait: no need to look the target up
+        return self._handler_waits(method, target)
+
+    def _targets_may_wait(self, method: str) -> bool:
+        """Whether any handler a method runs (a tool, prompt or resource) could wait."""
+        catalogs = self._targets_of.get(method)
+        return catalogs is not None and any(catalog.any_waits() for catalog in catalogs)
+
+    def _handler_waits(self, method: str, target: str | None) -> bool:
         handler = self._handler_of(method, target)
         return handler is not None and handler.waits
 
@@ -146,12 +153,11 @@ class Dispatcher:
 
     def may_wait_message(self, message: Envelope) -> bool:
         """:meth:`may_wait` for an undecoded request (its target is decoded on its own)."""
-        method = message.method
-        catalogs = self._targets_of.get(method)  # type: ignore[arg-type]
-        if catalogs is None or not any(catalog.any_waits() for catalog in catalogs):
-            return self.may_wait(method, None)  # type: ignore[arg-type]
+        method: str = message.method  # type: ignore[assignment]
+        if not self._targets_may_wait(method):
+            return self.may_wait(method, None)
         target = self._target_of(message)
-        return target is not None and self.may_wait(method, target)  # type: ignore[arg-type]
+        return target is not None and self._handler_waits(method, target)
 
     def runs_anywhere(self, message: Envelope) -> bool:
         """Whether a legacy-era request needs nothing of its session but the facts
@@ -348,12 +354,12 @@ class Dispatcher:
         """Run a handler that may ask for input: legacy asks the client directly;
         modern answers with an ``InputRequiredResult`` until the retry brings the
         answers. Sealed state holds only for a retry of the same ``target`` with the
-        same ``arguments`` (read before ``run``, which may add a Context to them)."""
+        same ``arguments``."""
         if exchange.era is Era.LEGACY:
             return await run()
-        target = request_state.bind(target, arguments)
         if params.request_state is not None:
-            exchange.answers = self.app.state_sealer.open(params.request_state, exchange.method, target)
+            bound = request_state.bind(target, arguments)
+            exchange.answers = self.app.state_sealer.open(params.request_state, exchange.method, bound)
         if params.input_responses:
             exchange.answers.update(params.input_responses)
         try:
@@ -362,7 +368,9 @@ class Dispatcher:
             return {
                 "resultType": "input_required",
                 "inputRequests": needed.requests,
-                "requestState": self.app.state_sealer.seal(exchange.method, target, exchange.answers),
+                "requestState": self.app.state_sealer.seal(
+                    exchange.method, request_state.bind(target, arguments), exchange.answers
+                ),
             }
 
     # -- legacy lifecycle ----------------------------------------------------------------

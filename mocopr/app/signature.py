@@ -217,8 +217,7 @@ async def invoke(
     """Call a handler: awaited if async, in a worker thread if marked blocking, else inline."""
     if not (signature.is_async or blocking):
         return call_inline(fn, signature, arguments, context)
-    if signature.context_parameter is not None:
-        arguments[signature.context_parameter] = context
+    arguments = with_context(signature, arguments, context)
     if signature.is_async:
         return await fn(**arguments)
     return await trio.to_thread.run_sync(functools.partial(fn, **arguments))
@@ -226,6 +225,12 @@ async def invoke(
 
 def call_inline(fn: Callable[..., Any], signature: Signature, arguments: dict[str, Any], context: Any) -> Any:
     """Call a plain (not async, not blocking) handler right here: no coroutine to await."""
-    if signature.context_parameter is not None:
-        arguments[signature.context_parameter] = context
-    return fn(**arguments)
+    return fn(**with_context(signature, arguments, context))
+
+
+def with_context(signature: Signature, arguments: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The handler's keyword arguments: the decoded ones, and the Context if it takes one.
+    A new dict then, so that the decoded arguments stay as the client sent them (the
+    sealed input state of a retry is bound to them)."""
+    name = signature.context_parameter
+    return arguments if name is None else {**arguments, name: context}

@@ -116,16 +116,8 @@ class Recorder:
     def answered(self, op: int, outcome: Outcome, seconds: float, measured: bool, completed: bool) -> None:
         """A 2xx answer, classified, that took ``seconds``; ``measured``: the request belongs to
         the window; ``completed``: the answer came inside it."""
-        value = clamp_us(seconds)
-        index = bucket_of(value)
-        self.second.record(value, index)
-        if outcome is not OK:
-            self.second_errors += 1
-        if completed:
-            self.tallies[op].completed += 1
-        if measured:
-            tally = self.tallies[op]
-            tally.latency.record(value, index)
+        tally = self._timed(op, seconds, outcome is not OK, measured, completed)
+        if tally is not None:
             if outcome is OK:
                 tally.ok += 1
             elif outcome is TOOL_ERROR:
@@ -136,16 +128,25 @@ class Recorder:
                 tally.errors.jsonrpc[outcome] += 1
 
     def http_error(self, op: int, status: int, seconds: float, measured: bool, completed: bool) -> None:
+        tally = self._timed(op, seconds, True, measured, completed)
+        if tally is not None:
+            tally.errors.http[status] += 1
+
+    def _timed(self, op: int, seconds: float, failed: bool, measured: bool, completed: bool) -> _Tally | None:
+        """Count an answer that took ``seconds`` in this second and, if ``completed``, as completed in
+        the window; the operation's tally if the request is ``measured``, for its outcome."""
         value = clamp_us(seconds)
         index = bucket_of(value)
         self.second.record(value, index)
-        self.second_errors += 1
+        if failed:
+            self.second_errors += 1
+        tally = self.tallies[op]
         if completed:
-            self.tallies[op].completed += 1
-        if measured:
-            tally = self.tallies[op]
-            tally.latency.record(value, index)
-            tally.errors.http[status] += 1
+            tally.completed += 1
+        if not measured:
+            return None
+        tally.latency.record(value, index)
+        return tally
 
     def transport_error(self, op: int, kind: str, measured: bool) -> None:
         self.second_errors += 1

@@ -201,7 +201,10 @@ class StreamableHttpEndpoint:
             session_id = request.headers.get("mcp-session-id", "")
             owner = self.router.owner_of(session_id)
             if owner is not None:
-                if not await self._post_detached(request, responder, session_id, owner):
+                detached = request.method == "POST" and await self._post_detached(
+                    request, responder, session_id, owner
+                )
+                if not detached:
                     await self.router.forward(owner, request, responder)
                 return
         if request.method == "POST":
@@ -295,7 +298,7 @@ class StreamableHttpEndpoint:
         if self.dispatcher.may_wait(message.method, target):  # type: ignore[arg-type]
             answering = functools.partial(self.dispatcher.answer, message, peer, reply.send, False)
             answer = await responder.guard(answering)
-        else:
+        else:  # called directly: no partial to build for the common request
             answer = await self.dispatcher.answer(message, peer, reply.send, False)
         if answer is None:
             return
@@ -406,11 +409,11 @@ class StreamableHttpEndpoint:
     async def _post_detached(
         self, request: Request, responder: Responder, session_id: str, owner: int
     ) -> bool:
-        """Answer here a request for a session another worker owns, when all it needs of
+        """Answer here a POST for a session another worker owns, when all it needs of
         the session is its replica (see ``Dispatcher.runs_anywhere``) and the answer is
         JSON; False leaves the request, untouched, to the owner."""
         assert self.router is not None
-        state = self.router.replica_of(session_id, owner) if request.method == "POST" else None
+        state = self.router.replica_of(session_id, owner)
         if state is None or self._response_mode(request) not in ("auto", "json"):
             return False
         try:

@@ -94,8 +94,7 @@ class Worker:
 
     async def run(self) -> None:
         slot, spec = self.slot, self.spec
-        slot.pid = os.getpid()
-        slot.generation = spec.generation
+        slot.pid = os.getpid()  # the supervisor set the generation before it started this process
         slot.cpu = -1 if spec.cpu is None else spec.cpu
         slot.started_ns = time.monotonic_ns()
         slot.heartbeat_ns = time.monotonic_ns()

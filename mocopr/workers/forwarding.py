@@ -29,7 +29,6 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import msgpack
@@ -77,15 +76,6 @@ class RingResponder(Responder):
         return await handler()
 
 
-@dataclass(frozen=True)
-class Replica:
-    """What a worker knows of a session another worker owns: what ``initialize`` settled."""
-
-    #: The owner's generation: a replacement in its slot never knew the session.
-    generation: int
-    state: LegacySession
-
-
 class Router:
     """One worker's view of the ring mesh: where sessions live, and the rings to reach them."""
 
@@ -107,8 +97,11 @@ class Router:
         self._generation_of = generation_of
         self._touch = touch
         self._touch_interval = min(TOUCH_INTERVAL, idle_timeout / 4)
-        self._replicas: dict[str, Replica] = {}
-        #: The generation each other slot's sessions were last announced by.
+        #: What this worker knows of sessions other workers own: what ``initialize`` settled.
+        self._replicas: dict[str, LegacySession] = {}
+        #: The generation each other slot's sessions were last announced by: every replica of
+        #: that slot's sessions is of that generation, as a new one's first announcement drops
+        #: its predecessor's. A replacement in the slot never knew them.
         self._owner_generations: dict[int | None, int] = {}
         #: When each replicated session was last reported in use to its owner.
         self._touched: dict[str, float] = {}
@@ -157,10 +150,10 @@ class Router:
         replica = self._replicas.get(session_id)
         if replica is None:
             return None
-        if self._generation_of(owner) != replica.generation:
+        if self._generation_of(owner) != self._owner_generations.get(owner):
             self._forget(session_id)
             return None
-        return replica.state
+        return replica
 
     def touch(self, session_id: str, owner: int) -> None:
         """Tell a session's owner that it is in use here, well within its idle timeout."""
@@ -179,8 +172,7 @@ class Router:
             self._owner_generations[owner] = generation
             for key in [key for key in self._replicas if session_owner(key) == owner]:
                 self._forget(key)
-        state = LegacySession(session_id, version, capabilities, info)
-        self._replicas[session_id] = Replica(generation, state)
+        self._replicas[session_id] = LegacySession(session_id, version, capabilities, info)
 
     def _forget(self, session_id: str) -> None:
         self._replicas.pop(session_id, None)

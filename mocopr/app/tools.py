@@ -47,8 +47,7 @@ class Tool(Handled):
         return tool
 
     def decode_arguments(self, raw: bytes) -> dict[str, Any]:
-        """Decode and validate the arguments in one pass; raises msgspec.ValidationError.
-        The dict is new, so :meth:`run` may add the context to it."""
+        """Decode and validate the arguments in one pass; raises msgspec.ValidationError."""
         return self._decode_arguments(raw)
 
     async def run(self, arguments: dict[str, Any], context: Any) -> Any:

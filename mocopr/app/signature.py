@@ -225,6 +225,8 @@ async def invoke(
 
 def call_inline(fn: Callable[..., Any], signature: Signature, arguments: dict[str, Any], context: Any) -> Any:
     """Call a plain (not async, not blocking) handler right here: no coroutine to await."""
+    if signature.context_parameter is None:  # most tools: no call to with_context on the hot path
+        return fn(**arguments)
     return fn(**with_context(signature, arguments, context))
 
 

@@ -94,6 +94,8 @@ class SessionRouter(Protocol):
 
     def touch(self, session_id: str, owner: int) -> None: ...
 
+    async def end_everywhere(self, session_id: str, end: Callable[[], None]) -> None: ...
+
 
 class Reply:
     """The answer to one POSTed request, JSON until something must stream.
@@ -502,7 +504,11 @@ class StreamableHttpEndpoint:
             assert error is not None
             await self._error(responder, status, None, error)
             return
-        self.sessions.delete(session.id)
+        end = functools.partial(self.sessions.delete, session.id)
+        if self.router is None:
+            end()
+        else:  # other workers may answer for the session from replicas: not after this answer
+            await self.router.end_everywhere(session.id, end)
         await responder.respond(200, [])
 
 

@@ -105,6 +105,9 @@ class Router:
         self._owner_generations: dict[int | None, int] = {}
         #: When each replicated session was last reported in use to its owner.
         self._touched: dict[str, float] = {}
+        #: Sessions of ours being ended everywhere: the workers yet to forget each, and the
+        #: event that they all have.
+        self._forgetting: dict[str, tuple[set[int], trio.Event]] = {}
         self._announcements, self._to_announce = trio.open_memory_channel[bytes](math.inf)
         self.outbound = outbound
         self.inbound = inbound
@@ -144,6 +147,21 @@ class Router:
     def session_closed(self, session_id: str) -> None:
         self._announcements.send_nowait(_pack(("ended", session_id)))
 
+    async def end_everywhere(self, session_id: str, end: Callable[[], None]) -> None:
+        """Run ``end``, which ends a session of ours (and so announces it), then wait (for
+        :data:`ANNOUNCE_TIMEOUT` at most) until every other live worker has forgotten its
+        replica: once a DELETE is answered, no worker answers for the session any more."""
+        pending = {slot for slot in self.outbound if self._alive(slot)}
+        forgotten = trio.Event()
+        self._forgetting[session_id] = (pending, forgotten)
+        try:
+            end()
+            if pending:
+                with trio.move_on_after(ANNOUNCE_TIMEOUT):
+                    await forgotten.wait()
+        finally:
+            del self._forgetting[session_id]
+
     def replica_of(self, session_id: str, owner: int) -> LegacySession | None:
         """The settled facts of a live session of ``owner`` (as :meth:`owner_of` found it),
         if this worker has heard of it from the worker serving in that slot now."""
@@ -177,6 +195,15 @@ class Router:
     def _forget(self, session_id: str) -> None:
         self._replicas.pop(session_id, None)
         self._touched.pop(session_id, None)
+
+    def _forgot(self, slot: int, session_id: str) -> None:
+        """Worker ``slot`` has forgotten a session of ours (acks of expired ones go unheard)."""
+        waiting = self._forgetting.get(session_id)
+        if waiting is not None:
+            pending, forgotten = waiting
+            pending.discard(slot)
+            if not pending:
+                forgotten.set()
 
     async def _announce(self) -> None:
         """Send announcements to every live worker, in order, waiting a little for room."""
@@ -248,6 +275,9 @@ class Router:
                 self._replicate(*record[1:])
             elif kind == "ended":
                 self._forget(record[1])
+                self.outbound[source].try_put(_pack(("forgot", record[1])))
+            elif kind == "forgot":
+                self._forgot(source, record[1])
             elif kind == "touch":
                 self._touch(record[1])
 

@@ -8,7 +8,7 @@ such a call therefore runs once per round and should be idempotent.
 """
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from mocopr.app import client_requests
 from mocopr.app.client_requests import InputRequest
@@ -21,8 +21,16 @@ from mocopr.protocol.errors import (
 )
 from mocopr.protocol.versions import Era
 
-if TYPE_CHECKING:
-    from mocopr.app.server import McpServer
+
+class App(Protocol):
+    """What a handler reaches of its app through ``ctx.app``: who it is, and a way to
+    tell subscribers that a resource changed. The context is typed against this
+    rather than the app's class, which builds contexts and so sits above this module."""
+
+    name: str
+    version: str
+
+    def notify_resource_updated(self, uri: str) -> None: ...
 
 
 class InputRequired(Exception):
@@ -75,7 +83,7 @@ class Context:
 
     __slots__ = ("_exchange", "app")
 
-    def __init__(self, exchange: Exchange, app: "McpServer") -> None:
+    def __init__(self, exchange: Exchange, app: App) -> None:
         self._exchange = exchange
         self.app = app
 

@@ -7,7 +7,8 @@ from typing import Any
 import msgspec
 
 from mocopr.app.content import to_content
-from mocopr.app.signature import Handled, Signature, invoke
+from mocopr.app.handler import Handled, invoke
+from mocopr.app.signature import Signature
 from mocopr.protocol.errors import INVALID_PARAMS, McpError
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import msgspec
 
 from mocopr.app.content import BlobResourceContents, TextResourceContents
-from mocopr.app.signature import Handled, Signature, invoke
+from mocopr.app.handler import Handled, invoke
+from mocopr.app.signature import Signature
 from mocopr.app.uri_template import UriTemplate
 
 

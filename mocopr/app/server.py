@@ -8,6 +8,7 @@ from typing import Any, Literal, TypeVar
 
 from mocopr.app.catalog import Catalog
 from mocopr.app.changes import PROMPTS, RESOURCES, TOOLS, UPDATED, Change, ChangeFeed
+from mocopr.app.context import Context
 from mocopr.app.prompts import Prompt
 from mocopr.app.request_state import DEFAULT_TTL_SECONDS, StateSealer, new_key
 from mocopr.app.resources import Resource
@@ -151,7 +152,7 @@ class McpServer:
         **options: Any,
     ) -> Tool:
         tool_name = name or fn.__name__
-        signature = inspect_handler(fn, name=tool_name, input_schema=input_schema)
+        signature = inspect_handler(fn, name=tool_name, context_type=Context, input_schema=input_schema)
         tool = Tool(tool_name, fn, signature, **options)
         self.tools.add(tool_name, tool)
         return tool
@@ -192,7 +193,7 @@ class McpServer:
         self, fn: Callable[..., Any], uri: str, name: str | None = None, **options: Any
     ) -> Resource:
         template = UriTemplate(uri)
-        signature = inspect_handler(fn, name=name or fn.__name__)
+        signature = inspect_handler(fn, name=name or fn.__name__, context_type=Context)
         unknown = set(signature.parameter_names) - set(template.variables)
         if unknown:
             raise TypeError(f"{fn.__name__} has parameters that {uri} does not define: {sorted(unknown)}")
@@ -240,7 +241,8 @@ class McpServer:
 
     def add_prompt(self, fn: Callable[..., Any], name: str | None = None, **options: Any) -> Prompt:
         prompt_name = name or fn.__name__
-        prompt = Prompt(prompt_name, fn, inspect_handler(fn, name=prompt_name), **options)
+        signature = inspect_handler(fn, name=prompt_name, context_type=Context)
+        prompt = Prompt(prompt_name, fn, signature, **options)
         self.prompts.add(prompt_name, prompt)
         return prompt
 

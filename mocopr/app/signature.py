@@ -1,9 +1,11 @@
 """What a handler's signature says: its argument type (a TypedDict that msgspec
 validates in C while decoding), its JSON Schema 2020-12, its output schema, and
-the parameter, if any, that asks for a :class:`~mocopr.app.context.Context`."""
+the parameter, if any, that asks for the per-request context.
+
+It knows type hints and schemas only: the context's class is passed in by the
+app, so this module stands alone and is read without the rest of the app."""
 
 import contextlib
-import functools
 import inspect
 import re
 import types
@@ -13,7 +15,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NotRequired, TypedDict, get_args, get_origin
 
 import msgspec
-import trio
 
 from mocopr.app.argument_check import ArgumentCheck, argument_check
 from mocopr.app.content import CONTENT_TYPES, ToolResult, _Media
@@ -68,12 +69,6 @@ def parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
     return (text or None), params
 
 
-def _is_context(annotation: Any) -> bool:
-    from mocopr.app.context import Context
-
-    return isinstance(annotation, type) and issubclass(annotation, Context)
-
-
 def _unwrap_annotated(annotation: Any) -> Any:
     return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
 
@@ -119,9 +114,16 @@ def _schema_for(annotation: Any) -> dict[str, Any]:
 
 
 def inspect_handler(
-    fn: Callable[..., Any], *, name: str, input_schema: dict[str, Any] | None = None
+    fn: Callable[..., Any],
+    *,
+    name: str,
+    context_type: type,
+    input_schema: dict[str, Any] | None = None,
 ) -> Signature:
     """Read a handler's parameters, type hints and docstring once, at registration.
+
+    A parameter annotated with ``context_type`` (or a subclass) asks for the
+    per-request context: it is left out of the arguments and the schema.
 
     An explicit ``input_schema`` is published verbatim (for schemas richer than
     type hints say); the arguments then reach the handler as decoded JSON,
@@ -136,7 +138,7 @@ def inspect_handler(
     context_parameter = None
     for param in signature.parameters.values():
         annotation = hints.get(param.name, Any)
-        if _is_context(annotation):
+        if isinstance(annotation, type) and issubclass(annotation, context_type):
             context_parameter = param.name
             continue
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -191,48 +193,3 @@ def inspect_handler(
         required_names=tuple(k for k in fields if k not in defaults),
         parameter_descriptions={k: v for k, v in docs.items() if k in fields},
     )
-
-
-class Handled:
-    """What a tool, a prompt and a resource share: a handler of some signature that runs
-    inline, is awaited, or (``blocking``) runs in a worker thread."""
-
-    signature: Signature
-    blocking: bool
-
-    @property
-    def waits(self) -> bool:
-        """Whether running it may wait (async or blocking), as opposed to running straight through."""
-        return self.signature.is_async or self.blocking
-
-
-async def invoke(
-    fn: Callable[..., Any],
-    signature: Signature,
-    arguments: dict[str, Any],
-    context: Any,
-    *,
-    blocking: bool,
-) -> Any:
-    """Call a handler: awaited if async, in a worker thread if marked blocking, else inline."""
-    if not (signature.is_async or blocking):
-        return call_inline(fn, signature, arguments, context)
-    arguments = with_context(signature, arguments, context)
-    if signature.is_async:
-        return await fn(**arguments)
-    return await trio.to_thread.run_sync(functools.partial(fn, **arguments))
-
-
-def call_inline(fn: Callable[..., Any], signature: Signature, arguments: dict[str, Any], context: Any) -> Any:
-    """Call a plain (not async, not blocking) handler right here: no coroutine to await."""
-    if signature.context_parameter is None:  # most tools: no call to with_context on the hot path
-        return fn(**arguments)
-    return fn(**with_context(signature, arguments, context))
-
-
-def with_context(signature: Signature, arguments: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The handler's keyword arguments: the decoded ones, and the Context if it takes one.
-    A new dict then, so that the decoded arguments stay as the client sent them (the
-    sealed input state of a retry is bound to them)."""
-    name = signature.context_parameter
-    return arguments if name is None else {**arguments, name: context}

@@ -8,7 +8,8 @@ import msgspec
 
 from mocopr.app.argument_check import ArgumentCheck
 from mocopr.app.content import TextContent, ToolResult, to_content
-from mocopr.app.signature import Handled, Signature, call_inline, invoke
+from mocopr.app.handler import Handled, call_inline, invoke
+from mocopr.app.signature import Signature
 
 
 @dataclass(eq=False)

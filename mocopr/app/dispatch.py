@@ -1,4 +1,4 @@
-"""Dispatch of MCP methods to the app, for both eras.
+"""Dispatch of MCP messages to the app, for both eras.
 
 A transport hands the dispatcher decoded envelopes and a :class:`Peer`; the
 dispatcher answers with encoded bytes. Each method decodes its own params
@@ -6,39 +6,31 @@ struct straight from the raw JSON, so a ``tools/call`` costs three C-level
 decodes, one call and one encode. The era of a request is read from its
 ``_meta``: a protocol version there makes it a modern, stateless request;
 without one it belongs to the peer's legacy session.
+
+This module routes: envelopes to methods, batches, eras, the shape of a modern
+result. What the methods do is in :mod:`~mocopr.app.lifecycle` and
+:mod:`~mocopr.app.calls`; what a request will run, asked before it is answered,
+in :mod:`~mocopr.app.targets`.
 """
 
-import functools
-import inspect
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import trio
 
-from mocopr.app import notifications, request_state
-from mocopr.app.context import Context, Exchange, InputRequired
-from mocopr.app.prompts import Prompt
-from mocopr.app.resources import Resource
+from mocopr.app.calls import Calls
+from mocopr.app.context import Exchange
+from mocopr.app.lifecycle import Lifecycle
 from mocopr.app.server import McpServer
-from mocopr.app.session import LOG_LEVELS, LegacySession, Peer, Send
-from mocopr.app.tools import Tool, error_result
+from mocopr.app.session import Peer, Send
+from mocopr.app.targets import RequestTargets
 from mocopr.protocol import errors, messages
 from mocopr.protocol.errors import McpError
 from mocopr.protocol.messages import UNSET, Envelope
-from mocopr.protocol.versions import (
-    MODERN_VERSIONS,
-    SUPPORTED_VERSIONS,
-    Era,
-    allows_batches,
-    negotiate_legacy,
-    resource_not_found_code,
-    tool_input_errors_are_results,
-)
+from mocopr.protocol.versions import MODERN_VERSIONS, Era, allows_batches
 
 log = logging.getLogger("mocopr.dispatch")
 
@@ -55,21 +47,6 @@ class Method:
     cacheable: bool = False
 
 
-#: Requests that read a legacy session's settled facts (version, capabilities) and change nothing in it.
-_SESSION_READ_ONLY = frozenset(
-    {
-        "ping",
-        "tools/list",
-        "tools/call",
-        "resources/list",
-        "resources/templates/list",
-        "resources/read",
-        "prompts/list",
-        "prompts/get",
-    }
-)
-
-
 class Dispatcher:
     """Answers the requests of any number of peers for one app."""
 
@@ -77,103 +54,33 @@ class Dispatcher:
         self.app = app
         self._server_meta = {messages.META_SERVER_INFO: app.server_info}
         self._closing = trio.Event()
-        #: The catalogs whose handlers a request of each method may run.
-        self._targets_of = {
-            "tools/call": (app.tools,),
-            "prompts/get": (app.prompts,),
-            "resources/read": (app.resources, app.resource_templates),
-        }
-        #: Starts every legacy session id, so a multiprocess server can tell which worker owns one.
-        self.session_prefix = ""
+        self.targets = RequestTargets(app)
+        self.lifecycle = Lifecycle(app, self._closing)
         #: Told of every answered request: method, outcome (ok, error, cancelled), nanoseconds.
         self.observer: Callable[[str, str, int], None] | None = None
-        m = messages
+        life, calls, m = self.lifecycle, Calls(app), messages
         self._methods: dict[str, Method] = {
-            "tools/call": Method(self._call_tool, m.CallToolParams),
-            "tools/list": Method(self._list_tools, m.PaginatedParams, cacheable=True),
-            "resources/list": Method(self._list_resources, m.PaginatedParams, cacheable=True),
-            "resources/templates/list": Method(self._list_templates, m.PaginatedParams, cacheable=True),
-            "resources/read": Method(self._read_resource, m.ReadResourceParams, cacheable=True),
-            "prompts/list": Method(self._list_prompts, m.PaginatedParams, cacheable=True),
-            "prompts/get": Method(self._get_prompt, m.GetPromptParams),
-            "completion/complete": Method(self._complete, m.CompleteParams),
-            "initialize": Method(self._initialize, m.InitializeParams, Era.LEGACY),
-            "ping": Method(self._ping, m.Params, Era.LEGACY),
-            "logging/setLevel": Method(self._set_level, m.SetLevelParams, Era.LEGACY),
-            "resources/subscribe": Method(self._subscribe, m.UriParams, Era.LEGACY),
-            "resources/unsubscribe": Method(self._unsubscribe, m.UriParams, Era.LEGACY),
-            "server/discover": Method(self._discover, m.Params, Era.MODERN, cacheable=True),
-            "subscriptions/listen": Method(self._listen, m.ListenParams, Era.MODERN),
+            "tools/call": Method(calls.call_tool, m.CallToolParams),
+            "tools/list": Method(calls.list_tools, m.PaginatedParams, cacheable=True),
+            "resources/list": Method(calls.list_resources, m.PaginatedParams, cacheable=True),
+            "resources/templates/list": Method(calls.list_templates, m.PaginatedParams, cacheable=True),
+            "resources/read": Method(calls.read_resource, m.ReadResourceParams, cacheable=True),
+            "prompts/list": Method(calls.list_prompts, m.PaginatedParams, cacheable=True),
+            "prompts/get": Method(calls.get_prompt, m.GetPromptParams),
+            "completion/complete": Method(calls.complete, m.CompleteParams),
+            "initialize": Method(life.initialize, m.InitializeParams, Era.LEGACY),
+            "ping": Method(life.ping, m.Params, Era.LEGACY),
+            "logging/setLevel": Method(life.set_level, m.SetLevelParams, Era.LEGACY),
+            "resources/subscribe": Method(life.subscribe, m.UriParams, Era.LEGACY),
+            "resources/unsubscribe": Method(life.unsubscribe, m.UriParams, Era.LEGACY),
+            "server/discover": Method(life.discover, m.Params, Era.MODERN, cacheable=True),
+            "subscriptions/listen": Method(life.listen, m.ListenParams, Era.MODERN),
         }
 
     def method_era(self, method: str) -> Era | None | bool:
         """The era a method belongs to (None: both), or False for an unknown method."""
         entry = self._methods.get(method)
         return False if entry is None else entry.era
-
-    def may_wait(self, method: str, target: str | None) -> bool:
-        """Whether answering may wait on something (an async or blocking handler, a
-        stream), as opposed to running straight through on the event loop. A
-        transport watches for a vanished client only while a request may wait."""
-        if method == "subscriptions/listen":
-            return True
-        if method == "completion/complete":
-            return inspect.iscoroutinefunction(self.app.completer)
-        if not self._targets_may_wait(method):
-            return False  # no handler of this kind can wait: no need to look the target up
-        return self._handler_waits(method, target)
-
-    def _targets_may_wait(self, method: str) -> bool:
-        """Whether any handler a method runs (a tool, prompt or resource) could wait."""
-        catalogs = self._targets_of.get(method)
-        return catalogs is not None and any(catalog.any_waits() for catalog in catalogs)
-
-    def _handler_waits(self, method: str, target: str | None) -> bool:
-        handler = self._handler_of(method, target)
-        return handler is not None and handler.waits
-
-    def _handler_of(self, method: str, target: str | None) -> Tool | Prompt | Resource | None:
-        """The tool, prompt or resource a request runs, if it runs one and it exists."""
-        if method == "tools/call":
-            return self.app.tools.get(target or "")
-        if method == "prompts/get":
-            return self.app.prompts.get(target or "")
-        if method == "resources/read":
-            found = self.app.find_resource(target or "")
-            return found[0] if found else None
-        return None
-
-    def _target_of(self, message: Envelope) -> str | None:
-        """The name or URI a tools/call, prompts/get or resources/read names; None when unreadable."""
-        try:
-            target = messages.decode_params(message.params, messages.TargetParams)
-        except McpError:
-            return None
-        return target.uri if message.method == "resources/read" else target.name
-
-    def may_wait_message(self, message: Envelope) -> bool:
-        """:meth:`may_wait` for an undecoded request (its target is decoded on its own)."""
-        method: str = message.method  # type: ignore[assignment]
-        if not self._targets_may_wait(method):
-            return self.may_wait(method, None)
-        target = self._target_of(message)
-        return target is not None and self._handler_waits(method, target)
-
-    def runs_anywhere(self, message: Envelope) -> bool:
-        """Whether a legacy-era request needs nothing of its session but the facts
-        ``initialize`` settled, so that any process that knows them may answer it: it
-        changes nothing in the session, runs straight through, and its handler takes
-        no Context, so it sends nothing on the session either."""
-        method = message.method
-        if method not in _SESSION_READ_ONLY:
-            return False
-        if method not in self._targets_of:
-            return True
-        target = self._target_of(message)
-        if target is None:
-            return True  # the answer is an error, the same anywhere
-        handler = self._handler_of(method, target)  # type: ignore[arg-type]
-        return handler is None or (not handler.waits and handler.signature.context_parameter is None)
 
     def close(self) -> None:
         """Begin shutdown: open ``subscriptions/listen`` streams end gracefully."""
@@ -193,7 +100,7 @@ class Dispatcher:
         observer = self.observer
         started = time.perf_counter_ns() if observer is not None else 0
         if may_wait is None:
-            may_wait = self.may_wait_message(message)
+            may_wait = self.targets.may_wait_message(message)
         if may_wait:
             answer = await self._cancellable(message, peer, send or peer.send)
         else:
@@ -343,221 +250,6 @@ class Dispatcher:
             result.setdefault("cacheScope", self.app.cache_scope)
         return result
 
-    async def _with_input(
-        self,
-        exchange: Exchange,
-        params: Any,
-        target: str,
-        arguments: Any,
-        run: Callable[[], Awaitable[Any]],
-    ) -> Any:
-        """Run a handler that may ask for input: legacy asks the client directly;
-        modern answers with an ``InputRequiredResult`` until the retry brings the
-        answers. Sealed state holds only for a retry of the same ``target`` with the
-        same ``arguments``."""
-        if exchange.era is Era.LEGACY:
-            return await run()
-        if params.request_state is not None:
-            bound = request_state.bind(target, arguments)
-            exchange.answers = self.app.state_sealer.open(params.request_state, exchange.method, bound)
-        if params.input_responses:
-            exchange.answers.update(params.input_responses)
-        try:
-            return await run()
-        except InputRequired as needed:
-            return {
-                "resultType": "input_required",
-                "inputRequests": needed.requests,
-                "requestState": self.app.state_sealer.seal(
-                    exchange.method, request_state.bind(target, arguments), exchange.answers
-                ),
-            }
-
-    # -- legacy lifecycle ----------------------------------------------------------------
-
-    async def _initialize(self, exchange: Exchange, params: messages.InitializeParams) -> Any:
-        version = negotiate_legacy(params.protocolVersion)
-        session = LegacySession(
-            id=self.session_prefix + secrets.token_urlsafe(24),
-            protocol_version=version,
-            client_capabilities=params.capabilities,
-            client_info=params.clientInfo,
-        )
-        exchange.peer.session = exchange.session = session
-        exchange.version = version
-        result: dict[str, Any] = {
-            "protocolVersion": version,
-            "capabilities": self.app.capabilities(),
-            "serverInfo": self.app.server_info,
-        }
-        if self.app.instructions:
-            result["instructions"] = self.app.instructions
-        return result
-
-    async def _ping(self, exchange: Exchange, params: Any) -> Any:
-        return {}
-
-    async def _set_level(self, exchange: Exchange, params: messages.SetLevelParams) -> Any:
-        if params.level not in LOG_LEVELS:
-            raise McpError(errors.INVALID_PARAMS, f"Invalid log level: {params.level!r}")
-        assert exchange.session is not None
-        exchange.session.log_level = params.level
-        return {}
-
-    async def _subscribe(self, exchange: Exchange, params: messages.UriParams) -> Any:
-        assert exchange.session is not None
-        exchange.session.subscriptions.add(params.uri)
-        return {}
-
-    async def _unsubscribe(self, exchange: Exchange, params: messages.UriParams) -> Any:
-        assert exchange.session is not None
-        exchange.session.subscriptions.discard(params.uri)
-        return {}
-
-    # -- modern lifecycle ----------------------------------------------------------------
-
-    async def _discover(self, exchange: Exchange, params: Any) -> Any:
-        result: dict[str, Any] = {
-            "supportedVersions": list(SUPPORTED_VERSIONS),
-            "capabilities": self.app.capabilities(),
-        }
-        if self.app.instructions:
-            result["instructions"] = self.app.instructions
-        return result
-
-    async def _listen(self, exchange: Exchange, params: messages.ListenParams) -> Any:
-        subscription_id = exchange.request_id
-        wanted = params.notifications
-        async with self.app.changes.listen() as changes:
-            await exchange.send(
-                messages.encode_notification(
-                    "notifications/subscriptions/acknowledged",
-                    {
-                        "_meta": {messages.META_SUBSCRIPTION_ID: subscription_id},
-                        "notifications": wanted,
-                    },
-                )
-            )
-            with trio.CancelScope() as until_closing:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._cancel_when_closing, until_closing)
-                    async for change in changes:
-                        data = notifications.for_listener(wanted, subscription_id, change)
-                        if data is not None:
-                            await exchange.send(data)
-        return {"_meta": {messages.META_SUBSCRIPTION_ID: subscription_id}}
-
-    async def _cancel_when_closing(self, scope: trio.CancelScope) -> None:
-        await self._closing.wait()
-        scope.cancel()
-
-    # -- lists ---------------------------------------------------------------------------
-
-    def _page(self, catalog: Any, key: str, params: messages.PaginatedParams) -> dict[str, Any]:
-        items, next_cursor = catalog.page(params.cursor, self.app.page_size)
-        result: dict[str, Any] = {key: items}
-        if next_cursor is not None:
-            result["nextCursor"] = next_cursor
-        return result
-
-    async def _list_tools(self, exchange: Exchange, params: messages.PaginatedParams) -> Any:
-        return self._page(self.app.tools, "tools", params)
-
-    async def _list_prompts(self, exchange: Exchange, params: messages.PaginatedParams) -> Any:
-        return self._page(self.app.prompts, "prompts", params)
-
-    async def _list_resources(self, exchange: Exchange, params: messages.PaginatedParams) -> Any:
-        return self._page(self.app.resources, "resources", params)
-
-    async def _list_templates(self, exchange: Exchange, params: messages.PaginatedParams) -> Any:
-        return self._page(self.app.resource_templates, "resourceTemplates", params)
-
-    # -- tools, resources, prompts, completion -------------------------------------------
-
-    def _context(self, exchange: Exchange, needs: bool) -> Context | None:
-        return Context(exchange, self.app) if needs else None
-
-    async def _call_tool(self, exchange: Exchange, params: messages.CallToolParams) -> Any:
-        tool = self.app.tools.get(params.name)
-        if tool is None:
-            raise McpError(errors.INVALID_PARAMS, f"Unknown tool: {params.name}")
-        try:
-            arguments = tool.decode_arguments(params.arguments)
-        except msgspec.DecodeError as exc:
-            message = f"Invalid arguments for tool {tool.name}: {exc}"
-            if tool_input_errors_are_results(exchange.version):
-                return error_result(message)
-            raise McpError(errors.INVALID_PARAMS, message) from None
-        asks_nothing = params.request_state is None and not params.input_responses
-        if asks_nothing and tool.signature.context_parameter is None:
-            # Without a Context the tool cannot ask for input: there is no state to open or seal.
-            return await self._run_tool(tool, arguments, None)
-        context = self._context(exchange, tool.signature.context_parameter is not None)
-        run = functools.partial(self._run_tool, tool, arguments, context)
-        return await self._with_input(exchange, params, f"tool:{tool.name}", arguments, run)
-
-    async def _run_tool(self, tool: Tool, arguments: dict[str, Any], context: Context | None) -> Any:
-        """The tool's result; an exception it raises is a result with ``isError``."""
-        try:
-            value = await tool.run(arguments, context) if tool.waits else tool.call(arguments, context)
-            return tool.result(value)
-        except (McpError, InputRequired):
-            raise
-        except Exception as exc:
-            log.debug("tool %s raised", tool.name, exc_info=True)
-            return error_result(str(exc) or type(exc).__name__)
-
-    async def _read_resource(self, exchange: Exchange, params: messages.ReadResourceParams) -> Any:
-        found = self.app.find_resource(params.uri)
-        if found is None:
-            raise McpError(
-                resource_not_found_code(exchange.version), "Resource not found", {"uri": params.uri}
-            )
-        resource, variables = found
-        context = self._context(exchange, resource.signature.context_parameter is not None)
-
-        async def run() -> Any:
-            try:
-                return {"contents": await resource.read(params.uri, variables, context)}
-            except msgspec.ValidationError as exc:
-                raise McpError(errors.INVALID_PARAMS, f"Invalid resource URI {params.uri}: {exc}") from None
-
-        return await self._with_input(exchange, params, f"resource:{params.uri}", None, run)
-
-    async def _get_prompt(self, exchange: Exchange, params: messages.GetPromptParams) -> Any:
-        prompt = self.app.prompts.get(params.name)
-        if prompt is None:
-            raise McpError(errors.INVALID_PARAMS, f"Unknown prompt: {params.name}")
-        context = self._context(exchange, prompt.signature.context_parameter is not None)
-
-        async def run() -> Any:
-            return await prompt.render(params.arguments or {}, context)
-
-        return await self._with_input(exchange, params, f"prompt:{prompt.name}", params.arguments, run)
-
-    async def _complete(self, exchange: Exchange, params: messages.CompleteParams) -> Any:
-        completer = self.app.completer
-        if completer is None:
-            raise McpError(errors.METHOD_NOT_FOUND, "Method not found: completion/complete")
-        ref, argument = params.ref, params.argument
-        if ref is None or argument is None:
-            raise McpError(errors.INVALID_PARAMS, "completion/complete needs ref and argument")
-        if ref.type == "ref/prompt":
-            if ref.name is None or self.app.prompts.get(ref.name) is None:
-                raise McpError(errors.INVALID_PARAMS, f"Unknown prompt: {ref.name}")
-        elif ref.type == "ref/resource":
-            if ref.uri is None or (
-                self.app.resource_templates.get(ref.uri) is None and self.app.resources.get(ref.uri) is None
-            ):
-                raise McpError(errors.INVALID_PARAMS, f"Unknown resource template: {ref.uri}")
-        else:
-            raise McpError(errors.INVALID_PARAMS, f"Unknown reference type: {ref.type}")
-        context_arguments = params.context.arguments if params.context else {}
-        value = completer(ref, argument, context_arguments)
-        if isinstance(value, Awaitable):
-            value = await value
-        return {"completion": _completion(value)}
-
 
 def _modern_version(message: Envelope) -> str | None:
     """The protocol version in a request's ``_meta``, which makes it a modern-era request."""
@@ -579,23 +271,3 @@ def _refused_in_batch(message: Envelope) -> McpError | None:
     if version is not None:
         return McpError(errors.INVALID_REQUEST, f"Batches are not supported in protocol version {version}")
     return None
-
-
-MAX_COMPLETIONS = 100
-
-
-def _completion(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {"values": [], "hasMore": False}
-    if isinstance(value, dict):
-        values = list(value.get("values", []))
-        completion = {**value, "values": values[:MAX_COMPLETIONS]}
-        if len(values) > MAX_COMPLETIONS:
-            completion.update(total=value.get("total", len(values)), hasMore=True)
-        return completion
-    values = list(value)
-    return {
-        "values": values[:MAX_COMPLETIONS],
-        "total": len(values),
-        "hasMore": len(values) > MAX_COMPLETIONS,
-    }

@@ -107,7 +107,7 @@ class StdioServer:
                 continue
             if isinstance(message, list):
                 self._start(nursery, self.dispatcher.dispatch_batch, message)
-            elif message.is_request and self.dispatcher.may_wait_message(message):
+            elif message.is_request and self.dispatcher.targets.may_wait_message(message):
                 # A handler that may wait runs in a task of its own, so it holds up nothing.
                 self._start(nursery, functools.partial(self.dispatcher.dispatch, may_wait=True), message)
             else:

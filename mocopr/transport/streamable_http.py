@@ -297,7 +297,7 @@ class StreamableHttpEndpoint:
         # No cancel scope in the dispatcher (may_wait False there): this peer lives for one
         # request, so no notifications/cancelled can reach it; a client that leaves cancels
         # a request that may wait through the guard.
-        if self.dispatcher.may_wait(message.method, target):  # type: ignore[arg-type]
+        if self.dispatcher.targets.may_wait(message.method, target):  # type: ignore[arg-type]
             answering = functools.partial(self.dispatcher.answer, message, peer, reply.send, False)
             answer = await responder.guard(answering)
         else:  # called directly: no partial to build for the common request
@@ -412,7 +412,7 @@ class StreamableHttpEndpoint:
         self, request: Request, responder: Responder, session_id: str, owner: int
     ) -> bool:
         """Answer here a POST for a session another worker owns, when all it needs of
-        the session is its replica (see ``Dispatcher.runs_anywhere``) and the answer is
+        the session is its replica (see ``RequestTargets.runs_anywhere``) and the answer is
         JSON; False leaves the request, untouched, to the owner."""
         assert self.router is not None
         state = self.router.replica_of(session_id, owner)
@@ -424,7 +424,7 @@ class StreamableHttpEndpoint:
             return False
         if not isinstance(message, Envelope) or not message.is_request:
             return False
-        if not self.dispatcher.runs_anywhere(message):
+        if not self.dispatcher.targets.runs_anywhere(message):
             return False
         self.router.touch(session_id, owner)
         answer = await self.dispatcher.dispatch(message, Peer(send=_discard, session=state), may_wait=False)

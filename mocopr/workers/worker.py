@@ -90,7 +90,7 @@ class Worker:
         self.endpoint.router = self.router
         self.endpoint.sessions.on_open = self.router.session_opened
         self.endpoint.sessions.on_close = self.router.session_closed
-        self.endpoint.dispatcher.session_prefix = self.router.session_prefix
+        self.endpoint.dispatcher.lifecycle.session_prefix = self.router.session_prefix
 
     async def run(self) -> None:
         slot, spec = self.slot, self.spec

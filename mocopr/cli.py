@@ -11,9 +11,9 @@ import trio
 
 from mocopr import __version__
 from mocopr.app.server import McpServer
+from mocopr.config import Bind, Config, ConfigError, load_config
 from mocopr.loader import AppLoadError, load_app
 from mocopr.loadtest import cli as loadtest_cli
-from mocopr.server.config import Bind, Config, ConfigError, load_config
 from mocopr.transport.http_app import serve_http
 from mocopr.transport.http_settings import HttpSettings
 from mocopr.transport.stdio import serve_stdio

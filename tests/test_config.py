@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mocopr.server.config import (
+from mocopr.config import (
     PARSERS,
     Bind,
     Config,

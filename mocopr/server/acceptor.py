@@ -9,19 +9,19 @@ connection limit it stops accepting (or, if so configured, answers 503).
 
 import contextlib
 import logging
-import signal
 import socket
 import time
 from dataclasses import dataclass
 
 import trio
 
+from mocopr.config import Config
+from mocopr.ipc import signals
 from mocopr.ipc.control import ControlChannel
 from mocopr.ipc.load_table import READY, LoadTable
+from mocopr.ipc.signals import cancel_on_signal
 from mocopr.protocol import errors, messages
 from mocopr.protocol.errors import McpError
-from mocopr.server.config import Config
-from mocopr.server.signals import cancel_on_signal
 from mocopr.transport import http1
 
 log = logging.getLogger("mocopr.acceptor")
@@ -178,8 +178,7 @@ def run_acceptor(
     config: Config, listen_fds: list[int], supervisor_fd: int, table_name: str, slots: int
 ) -> None:
     """The acceptor process's main."""
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
+    signals.leave_commands_to_supervisor()
     table = LoadTable.attach(table_name, slots)
     try:
         trio.run(Acceptor(config, listen_fds, supervisor_fd, table).run)

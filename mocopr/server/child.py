@@ -9,8 +9,8 @@ import json
 import logging
 import sys
 
+from mocopr.config import load_config
 from mocopr.server.acceptor import run_acceptor
-from mocopr.server.config import load_config
 from mocopr.workers.worker import WorkerSpec, run_worker
 
 

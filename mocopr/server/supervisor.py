@@ -29,14 +29,15 @@ from typing import Any
 
 import trio
 
-from mocopr.ipc import control, shm
+from mocopr.config import Bind, Config, ConfigError, load_config, parse_bind
+from mocopr.ipc import control, shm, signals
 from mocopr.ipc.control import ControlChannel
 from mocopr.ipc.load_table import EMPTY, READY, STARTING, LoadTable
+from mocopr.ipc.metrics_table import MetricsTable
 from mocopr.ipc.ring import Ring
 from mocopr.server import systemd
 from mocopr.server.admin import AdminListener, worker_report
-from mocopr.server.config import Bind, Config, ConfigError, load_config, parse_bind
-from mocopr.server.metrics import MetricsTable, RuntimeCollector
+from mocopr.server.metrics import RuntimeCollector
 
 log = logging.getLogger("mocopr.supervisor")
 
@@ -317,16 +318,16 @@ class Supervisor:
     # -- events --------------------------------------------------------------------------
 
     async def _enqueue_signals(self) -> None:
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
-            async for signum in signals:
+        with trio.open_signal_receiver(*signals.COMMANDS) as received:
+            async for signum in received:
                 await self._events_in.send(("signal", signum))
 
     async def _handle_events(self) -> None:
         async for kind, value in self._events:
-            if kind == "signal" and value in (signal.SIGTERM, signal.SIGINT):
+            if kind == "signal" and value in signals.STOP:
                 await self.handle_term(value)
                 return
-            if kind == "signal" and value == signal.SIGHUP:
+            if kind == "signal" and value == signals.RELOAD:
                 await self.handle_hup()
             elif kind == "exit":
                 await self.reap(value)

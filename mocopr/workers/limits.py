@@ -2,9 +2,9 @@
 slot so the acceptor and the supervisor see the same numbers."""
 
 from mocopr.ipc.load_table import INFLIGHT, REJECTED_INFLIGHT, TOTAL_REQUESTS, Slot
+from mocopr.ipc.metrics_table import Recorder
 from mocopr.protocol import errors, messages
 from mocopr.protocol.errors import McpError
-from mocopr.server.metrics import Recorder
 from mocopr.transport.http1 import Request
 from mocopr.transport.http_server import Handler, Responder
 

@@ -8,20 +8,20 @@ HTTP, dispatch, answer. The worker keeps its own load-table slot current
 
 import logging
 import os
-import signal
 import socket
 import time
 from dataclasses import dataclass
 
 import trio
 
+from mocopr.config import Config
+from mocopr.ipc import signals
 from mocopr.ipc.control import ControlChannel
 from mocopr.ipc.load_table import DRAINING, READY, SERVING, LoadTable, Slot
+from mocopr.ipc.metrics_table import STATUS_REASONS, MetricsTable
 from mocopr.ipc.ring import Ring
+from mocopr.ipc.signals import cancel_on_signal
 from mocopr.loader import load_app
-from mocopr.server.config import Config
-from mocopr.server.metrics import STATUS_REASONS, MetricsTable
-from mocopr.server.signals import cancel_on_signal
 from mocopr.transport.http_server import ConnectionTracker, limits_of, serve_connection
 from mocopr.transport.streamable_http import StreamableHttpEndpoint
 from mocopr.workers.forwarding import Router
@@ -209,7 +209,5 @@ def run_worker(spec: WorkerSpec, config: Config) -> None:
     """The worker process's main: pin, ignore the signals the supervisor handles, serve."""
     if spec.cpu is not None and config.server.pin_workers:
         os.sched_setaffinity(0, {spec.cpu})
-    # The supervisor commands; a stray signal (a process-group kill) must not cut a drain short.
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
+    signals.leave_commands_to_supervisor()
     trio.run(Worker(spec, config).run)

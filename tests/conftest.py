@@ -4,6 +4,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import settings
 
 from mocopr.app.dispatch import Dispatcher
 from mocopr.app.server import McpServer
@@ -11,6 +12,11 @@ from mocopr.app.session import Peer
 from mocopr.protocol import messages
 
 MODERN = "2026-07-28"
+
+# Tests assert no timings: hypothesis's per-example deadline is one, and on a loaded
+# two-CPU machine it fails examples for the time they took, not for what they did.
+settings.register_profile("mocopr", deadline=None)
+settings.load_profile("mocopr")
 
 
 class InProcessClient:

@@ -53,7 +53,6 @@ text echoed in both places); a wrong answer makes the script exit with 1.
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -84,7 +83,12 @@ from mocopr.app.dispatch import Dispatcher
 from mocopr.app.session import Peer
 from mocopr.protocol import messages
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the two apps, next to this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the two apps and the harness, next to this file
+from harness import jsonrpc
+from harness.errors import WrongAnswer
+from harness.markdown import table
+from harness.stats import group_by, median
+from harness.turns import OnFailure, take_turns
 from mocopr_app import app as mocopr_app
 from sdk_app import mcp as sdk_app
 
@@ -92,36 +96,13 @@ SIZES = {"1 KB": 1_000, "10 KB": 10_000, "100 KB": 100_000}
 # Text with characters JSON must escape (quotes, newlines) and non-ASCII ones.
 PHRASE = 'The quick brown fox said "hello" to the naïve café owner.\n'
 REQUEST_ID = 42
-INITIALIZE = (
-    b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
-    b'"capabilities":{},"clientInfo":{"name":"mocopr-bench","version":"1.0"}}}'
-)
-INITIALIZED = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
+INITIALIZE = msgspec.json.encode(jsonrpc.initialize(0))
+INITIALIZED = msgspec.json.encode(jsonrpc.INITIALIZED)
+decode_reply = msgspec.json.Decoder(jsonrpc.Reply[str]).decode
 
 # One message: request bytes in, response bytes out.
 Handle = Callable[[bytes], Awaitable[bytes]]
 MakeHandle = Callable[[], AbstractAsyncContextManager[Handle]]
-
-
-class WrongAnswer(Exception):
-    """A server answered a call with something other than its correct result."""
-
-
-class TextBlock(msgspec.Struct):
-    type: str
-    text: str
-
-
-class CallResult(msgspec.Struct):
-    content: list[TextBlock]
-    isError: bool = False
-    structuredContent: dict[str, str] | None = None
-
-
-class Reply(msgspec.Struct):
-    id: int | str | None = None
-    result: CallResult | None = None
-    error: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +110,18 @@ class Row:
     name: str
     tool: str
     runs_under: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.tool}"
+
+
+@dataclass(frozen=True)
+class RowTimings:
+    """One repeat of one row: seconds per message, by size."""
+
+    row: Row
+    seconds: dict[str, float]
 
 
 def make_text(size: int) -> str:
@@ -149,15 +142,8 @@ def make_request(tool: str, text: str) -> bytes:
 
 
 def check(answer: bytes, text: str, row: Row) -> None:
-    reply = msgspec.json.decode(answer, type=Reply)
-    result = reply.result
-    if (
-        reply.id != REQUEST_ID
-        or result is None
-        or result.isError
-        or [(block.type, block.text) for block in result.content] != [("text", text)]
-        or result.structuredContent != {"result": text}
-    ):
+    """``WrongAnswer`` unless ``answer`` is ``echo``'s result, the text itself, for ``REQUEST_ID``."""
+    if not jsonrpc.is_correct(decode_reply(answer), REQUEST_ID, text, modern=False):
         raise WrongAnswer(f"{row.name} ({row.tool}): wrong answer: {answer[:300]!r}")
 
 
@@ -280,36 +266,25 @@ ROWS: list[tuple[Row, MakeHandle]] = [
 ]
 
 
-def run_row(row: Row, make: MakeHandle, texts: dict[str, str], seconds: float) -> dict[str, float]:
+def run_row(row: Row, make: MakeHandle, texts: dict[str, str], seconds: float) -> RowTimings:
     async def job() -> dict[str, float]:
         return await time_row(make, row, texts, seconds)
 
     if row.runs_under == "trio":
-        return trio.run(job)
-    return anyio.run(job, backend="asyncio")
+        return RowTimings(row, trio.run(job))
+    return RowTimings(row, anyio.run(job, backend="asyncio"))
 
 
-def report(results: dict[Row, dict[str, list[float]]], texts: dict[str, str], repeats: int) -> str:
+def report(results: list[RowTimings], texts: dict[str, str], repeats: int) -> str:
     sizes = list(texts)
     request_sizes = {size: len(make_request("echo", text)) for size, text in texts.items()}
-    lines = [
-        "One tools/call in process, request bytes to response bytes: "
-        f"µs per message, median of {repeats} runs.",
-        "",
-        "| server | tool | loop | " + " | ".join(f"{s} ({request_sizes[s]:,} B)" for s in sizes) + " |",
-        "|---|---|---|" + "--:|" * len(sizes),
-    ]
-    medians = {row: {s: statistics.median(t[s]) * 1e6 for s in sizes} for row, t in results.items()}
-    for row, figures in medians.items():
-        lines.append(
-            f"| {row.name} | {row.tool} | {row.runs_under} | "
-            + " | ".join(f"{figures[s]:,.1f}" for s in sizes)
-            + " |"
-        )
-    lines += [
-        "",
-        "| ratio (SDK time / mocopr time) | " + " | ".join(sizes) + " |",
-        "|---|" + "--:|" * len(sizes),
+    by_row = group_by(results, lambda timings: timings.row)
+    medians = {
+        row: {s: median(t.seconds[s] for t in own) * 1e6 for s in sizes} for row, own in by_row.items()
+    }
+    rows = [
+        [row.name, row.tool, row.runs_under, *(f"{figures[s]:,.1f}" for s in sizes)]
+        for row, figures in medians.items()
     ]
     pairs = [
         ("sdk / mocopr, echo", Row("sdk", "echo", "asyncio"), Row("mocopr", "echo", "trio")),
@@ -320,12 +295,18 @@ def report(results: dict[Row, dict[str, list[float]]], texts: dict[str, str], re
         ),
         ("sdk floor / mocopr, echo", Row("sdk floor", "echo", "asyncio"), Row("mocopr", "echo", "trio")),
     ]
-    for label, theirs, mine in pairs:
-        lines.append(
-            f"| {label} | "
-            + " | ".join(f"{medians[theirs][s] / medians[mine][s]:.1f}x" for s in sizes)
-            + " |"
-        )
+    ratios = [
+        [label, *(f"{medians[theirs][s] / medians[mine][s]:.1f}x" for s in sizes)]
+        for label, theirs, mine in pairs
+    ]
+    lines = [
+        "One tools/call in process, request bytes to response bytes: "
+        f"µs per message, median of {repeats} runs.",
+        "",
+        *table(["server", "tool", "loop", *(f"{s} ({request_sizes[s]:,} B)" for s in sizes)], rows, labels=3),
+        "",
+        *table(["ratio (SDK time / mocopr time)", *sizes], ratios),
+    ]
     return "\n".join(lines)
 
 
@@ -345,17 +326,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.pin:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     texts = {size: make_text(n) for size, n in SIZES.items()}
-    results: dict[Row, dict[str, list[float]]] = {row: {size: [] for size in texts} for row, _ in ROWS}
-    try:
-        for repeat in range(1, args.repeats + 1):
-            for row, make in ROWS:
-                for size, figure in run_row(row, make, texts, args.seconds).items():
-                    results[row][size].append(figure)
-                print(f"[{repeat}/{args.repeats}] {row.name} {row.tool}: done", file=sys.stderr)
-    except WrongAnswer as exc:
-        print(f"FAILED: {exc}", file=sys.stderr)
+
+    rounds = take_turns(
+        "codec", ROWS, args.repeats, lambda planned, _turn: [run_row(*planned, texts, args.seconds)],
+        label=lambda planned: planned[0].label, describe=lambda timings: f"{timings.row.label}: done",
+        on_failure=OnFailure.STOP,
+    )  # fmt: skip
+    if rounds.failures:
         return 1
-    print(report(results, texts, args.repeats))
+    print(report(rounds.results, texts, args.repeats))
     return 0
 
 

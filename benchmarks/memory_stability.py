@@ -15,42 +15,34 @@ error; anything short of that is a FAIL that says what was missing, never a PASS
 import argparse
 import json
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
+from harness import peers
+from harness.errors import BenchmarkError
+from harness.http_client import read_health
+from harness.markdown import table
+from harness.paths import ROOT, WRK_DIR
+from harness.processes import exit_on_signals, serving
+from harness.wrk import Load, wrk_argv
 
-ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
-
-
-def start_server(workers: int) -> tuple[subprocess.Popen[str], str, str]:
-    command = [
-        sys.executable, "-m", "mocopr", "serve", "examples/everything.py:app", "--bind", "127.0.0.1:0",
-        "--workers", str(workers), "--admin", "127.0.0.1:0", "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    assert server.stderr is not None
-    url = admin = ""
-    for line in server.stderr:
-        if found := re.search(r"serving \S+ at (http://\S+)", line):
-            url = found.group(1)
-        elif found := re.search(r"admin listener at (http://\S+)", line):
-            admin = found.group(1)
-            break
-    if not url or not admin:
-        server.kill()
-        raise SystemExit(f"the server did not start (exit {server.wait()})")
-    return server, url, admin
-
-
-def health(admin: str) -> dict:
-    with urllib.request.urlopen(f"{admin}/health", timeout=5) as answer:
-        return json.load(answer)
+APP = "examples/everything.py:app"
+GROWTH_HEADINGS = [
+    "worker pid",
+    "RSS after warm-up (MiB)",
+    "RSS at the end (MiB)",
+    "peak (MiB)",
+    "growth (MiB)",
+]
+WRK_RUN_SECONDS = 3600  # longer than any check: wrk runs until the workers answered enough, then SIGINT
 
 
 @dataclass
@@ -63,7 +55,7 @@ class Samples:
     answered: int = 0
     elapsed: float = 0.0
 
-    def take(self, report: dict, warmup: int) -> None:
+    def take(self, report: dict[str, Any], warmup: int) -> None:
         self.answered = sum(worker["requests"] for worker in report["workers"])
         for worker in report["workers"]:
             rss = psutil.Process(worker["pid"]).memory_info().rss
@@ -77,7 +69,7 @@ def sample_until(admin: str, wrk: subprocess.Popen[str], requests: int, warmup: 
     samples = Samples()
     started = time.monotonic()
     while True:
-        samples.take(health(admin), warmup)
+        samples.take(read_health(admin), warmup)
         if samples.answered >= requests or wrk.poll() is not None:
             break
         time.sleep(1.0)
@@ -108,7 +100,7 @@ def shortfalls(samples: Samples, counts: dict[str, int] | None, requests: int) -
     return reasons
 
 
-def growth_rows(samples: Samples) -> tuple[list[str], float]:
+def growth_rows(samples: Samples) -> tuple[list[list[str]], float]:
     """A table row per measured worker, and the worst growth among them."""
     rows, worst = [], 0.0
     for pid, series in samples.series.items():
@@ -118,28 +110,28 @@ def growth_rows(samples: Samples) -> tuple[list[str], float]:
         peak = max(rss for _, rss in series)
         growth = (end - start) / MIB
         worst = max(worst, growth)
-        rows.append(f"| {pid} | {start / MIB:.1f} | {end / MIB:.1f} | {peak / MIB:.1f} | {growth:+.2f} |")
+        rows.append([str(pid), *(f"{rss / MIB:.1f}" for rss in (start, end, peak)), f"{growth:+.2f}"])
     return rows, worst
 
 
 def run_load(args: argparse.Namespace) -> tuple[Samples, str]:
     """Serve, load with wrk while sampling, stop both; the samples and wrk's output."""
-    server, url, admin = start_server(args.workers)
-    try:
-        script = str(ROOT / "benchmarks/wrk/mixed.lua")
-        command = ["wrk", "-t1", f"-c{args.connections}", "-d3600s", "-s", script, url]
+    launch = peers.mocopr_workers(args.workers, app=APP)
+    with (
+        tempfile.TemporaryDirectory(prefix="memory_stability.") as log_dir,
+        serving(launch, Path(log_dir) / "server.log") as server,
+    ):
+        load = Load(1, args.connections)
+        argv = wrk_argv(WRK_DIR / "mixed.lua", server.url, load, WRK_RUN_SECONDS, [], latency=False)
         try:
-            wrk = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            wrk = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         except FileNotFoundError:
             raise SystemExit("wrk is not installed (it is the load of this check)") from None
         try:
-            samples = sample_until(admin, wrk, args.requests, args.warmup)
+            samples = sample_until(server.admin_url, wrk, args.requests, args.warmup)
         finally:
-            wrk.send_signal(2)  # SIGINT: wrk prints its summary and done()
+            wrk.send_signal(signal.SIGINT)  # wrk prints its summary and done()
             output = wrk.communicate(timeout=30)[0]
-    finally:
-        server.terminate()
-        server.wait(30)
     return samples, output
 
 
@@ -158,8 +150,11 @@ def main() -> int:
     parser.add_argument("--limit-mib", type=float, default=5.0)
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
-
-    samples, output = run_load(args)
+    exit_on_signals()
+    try:
+        samples, output = run_load(args)
+    except BenchmarkError as exc:
+        raise SystemExit(f"memory_stability: {exc}") from None
     counts = wrk_counts(output)
     reasons = shortfalls(samples, counts, args.requests)
     rows, worst = growth_rows(samples)
@@ -171,9 +166,7 @@ def main() -> int:
         f"{samples.answered:,} requests in {samples.elapsed:.0f} s ({rate:,.0f}/s), {args.workers} workers, "
         f"wrk -c{args.connections}; {describe_wrk(counts)}.",
         "",
-        "| worker pid | RSS after warm-up (MiB) | RSS at the end (MiB) | peak (MiB) | growth (MiB) |",
-        "|--:|--:|--:|--:|--:|",
-        *rows,
+        *table(GROWTH_HEADINGS, rows, labels=0),
         "",
         f"Worst growth after the first {args.warmup:,} requests: {worst:+.2f} MiB "
         f"(limit {args.limit_mib:g} MiB): {verdict}.",

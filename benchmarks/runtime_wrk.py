@@ -54,49 +54,50 @@ The script prints its verdict on each after the tables.
 
 import argparse
 import contextlib
-import http.client
-import json
 import os
 import re
 import shlex
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
-from http_wrk import (
-    BENCH_DIR,
-    FLOOR,
-    MOCOPR,
-    BenchmarkError,
-    Case,
-    Ready,
-    Server,
-    WrkReport,
-    check_first_answer,
-    cpu_seconds,
-    exit_on_signals,
-    machine_cpu_seconds,
-    machine_facts,
-    mocopr_serve_argv,
-    open_session,
-    peak_rss,
-    repository_relative,
-    run_wrk,
-    serving,
-    url_in_log,
-    version,
+from harness import peers
+from harness.cases import Case, ServerUnderTest, WrkRun, server_under_test
+from harness.environment import Environment, command_line, version
+from harness.errors import BenchmarkError
+from harness.http_client import read_health
+from harness.markdown import column_table, publish, ratio, table, verdict
+from harness.options import (
+    add_quick_and_markdown,
+    add_run_options,
+    add_uvicorn_loop,
+    apply_quick,
+    require_positive,
+)
+from harness.processes import Launch, Server
+from harness.stats import group_by, median, medians_by
+from harness.turns import OnFailure, take_turns
+from harness.usage import CpuMeter, failing_if_server_dies, peak_rss
+from harness.wrk import Load
+from harness.wrk_columns import (
+    CASE,
+    ERRORS,
+    HARNESS_CPU,
+    LATENCIES,
+    LOAD,
+    NON2XX_RATE,
+    OTHER_CPU,
+    SERVER_AND_WRK_CPU,
+    rates,
 )
 
-SINGLE = "mocopr single process"
+MOCOPR, SINGLE, FLOOR = peers.MOCOPR, peers.SINGLE, peers.FLOOR
 FIRST_CHECK_ATTEMPTS = 10  # a new connection to uvicorn may land on the worker without the session
 SAMPLE_INTERVAL = 1.0  # seconds between samples of connections per worker
 SAMPLE_MARGIN = 0.5  # no sample this close to the end of wrk's run, when it may be closing connections
@@ -104,12 +105,7 @@ TARGET_RATIO = 6.0
 TARGET_SPREAD = 0.10
 TARGET_P99_MS = 5.0
 TARGET_NEW_CONNECTIONS = 5000.0
-MOCOPR_URL = re.compile(r"mocopr: serving .* at (http://127\.0\.0\.1:\d+/mcp)")
-MOCOPR_ADMIN = re.compile(r"mocopr: admin listener at (http://127\.0\.0\.1:\d+)")
-UVICORN_URL = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
-UVICORN_STARTED = "Application startup complete."
 SS_INODE = re.compile(r"\bino:(\d+)")
-FLOOR_URL = re.compile(r"trio_floor: serving at http://127\.0\.0\.1:\d+/mcp")
 
 CASES = (
     Case("mocopr modern", MOCOPR, "modern"),
@@ -135,26 +131,8 @@ RATIOS = (
     ("mocopr / SDK, new connections", "mocopr new connections", "sdk new connections"),
     ("mocopr / trio floor, new connections", "mocopr new connections", "trio floor new connections"),
 )
-
-
-@dataclass(frozen=True, order=True)
-class Load:
-    """wrk's threads and connections."""
-
-    threads: int
-    connections: int
-
-    def __str__(self) -> str:
-        return f"-t{self.threads} -c{self.connections}"
-
-    @classmethod
-    def parse(cls, text: str) -> "Load":
-        """``THREADSxCONNECTIONS``, e.g. ``1x32``."""
-        threads, _, connections = text.partition("x")
-        load = cls(int(threads), int(connections))
-        if load.threads < 1 or load.connections < load.threads:
-            raise ValueError(f"bad load {text!r}: at least one thread and one connection per thread")
-        return load
+#: One case and the loads it is measured at, on one fresh server.
+Planned = tuple[Case, list[Load]]
 
 
 @dataclass(frozen=True)
@@ -166,28 +144,16 @@ class Usage:
     uss: int  # bytes
 
 
-@dataclass
-class RuntimeRun:
-    """One measured wrk run against one server."""
+@dataclass(frozen=True)
+class RuntimeRun(WrkRun):
+    """One measured wrk run against one server, with each of its processes' share and the spread of the
+    load over its workers."""
 
-    case: Case
-    load: Load
-    wrk: WrkReport
     usage: dict[str, Usage]  # by role, as process_roles names them
-    other_cpu_s: float  # the rest of the machine's user and system CPU time (noise)
-    harness_cpu_s: float  # this script (it samples connections while wrk runs)
     first_check_tries: int
     kernel_connections: list[tuple[int, ...]] = field(default_factory=list)  # per worker, each sample
     health_connections: list[tuple[int, ...]] = field(default_factory=list)  # mocopr's /health
     worker_requests: tuple[int, ...] = ()  # mocopr's /health, over the measured run
-
-    @property
-    def ok_per_s(self) -> float:
-        return self.wrk.ok_per_s
-
-    @property
-    def server_cpu_s(self) -> float:
-        return sum(usage.cpu_s for usage in self.usage.values())
 
     @property
     def workers(self) -> list[str]:
@@ -201,72 +167,15 @@ def spread(counts: Iterable[int]) -> float:
     return max(abs(value - mean) for value in values) / mean if mean else 0.0
 
 
-def median(values: Iterable[float]) -> float:
-    return statistics.median(list(values))
-
-
-def runtime_argv(kind: str, options: argparse.Namespace) -> list[str]:
+def launch(kind: str, options: argparse.Namespace) -> Launch:
     """How a server of one kind is started with ``options.workers`` processes (``SINGLE``: one)."""
-    workers = str(options.workers)
     if kind == MOCOPR:
-        return [
-            sys.executable, "-m", "mocopr", "serve", "benchmarks/http_mocopr_app.py:app",
-            "--bind", "127.0.0.1:0", "--workers", workers, "--admin", "127.0.0.1:0", "--log-level", "warning",
-        ]  # fmt: skip
+        return peers.mocopr_workers(options.workers)
     if kind == SINGLE:
-        return mocopr_serve_argv()
+        return peers.mocopr_single_process()
     if kind == FLOOR:
-        return [sys.executable, str(BENCH_DIR / "trio_floor.py"), "--processes", workers]
-    factory = f"http_sdk_app:{kind.replace('-', '_')}_app"
-    return [
-        sys.executable, "-m", "uvicorn", "--factory", "--app-dir", "benchmarks", factory,
-        "--host", "127.0.0.1", "--port", "0", "--workers", workers, "--loop", options.uvicorn_loop,
-        "--log-level", "info", "--no-access-log",
-    ]  # fmt: skip
-
-
-def ready_for(kind: str, workers: int) -> Ready:
-    """How to tell from its log that a server of one kind is ready."""
-    if kind == MOCOPR:
-        return mocopr_ready
-    if kind == FLOOR:
-        return floor_ready
-    if kind == SINGLE:
-        return url_in_log
-
-    def uvicorn_ready(text: str, pid: int) -> Server | None:
-        """``Uvicorn running on URL`` (the port the kernel chose) and every worker's startup done."""
-        match = UVICORN_URL.search(text)
-        if match is None or text.count(UVICORN_STARTED) < workers:
-            return None
-        return Server(pid, f"{match.group(1)}/mcp", match.group(0))
-
-    return uvicorn_ready
-
-
-def mocopr_ready(text: str, pid: int) -> Server | None:
-    """``mocopr: serving APP at URL`` and ``mocopr: admin listener at URL``."""
-    url, admin = MOCOPR_URL.search(text), MOCOPR_ADMIN.search(text)
-    if url is None or admin is None:
-        return None
-    return Server(pid, url.group(1), url.group(0), admin.group(1))
-
-
-def floor_ready(text: str, pid: int) -> Server | None:
-    match = FLOOR_URL.search(text)
-    return Server(pid, match.group(0).split(" at ")[1], match.group(0)) if match else None
-
-
-def read_health(admin_url: str) -> dict[str, Any]:
-    """mocopr's ``GET /health`` from the admin listener."""
-    parts = urlsplit(admin_url)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
-    try:
-        connection.request("GET", "/health")
-        response = connection.getresponse()
-        return json.loads(response.read())
-    finally:
-        connection.close()
+        return peers.trio_floor(options.workers)
+    return peers.sdk_uvicorn(kind, options.workers, options.uvicorn_loop)
 
 
 def process_roles(kind: str, server: Server, workers: int) -> dict[str, psutil.Process]:
@@ -355,49 +264,35 @@ def worker_requests(admin_url: str) -> tuple[int, ...]:
 
 
 def measure_load(
-    case: Case,
-    load: Load,
-    server: Server,
-    roles: dict[str, psutil.Process],
-    script_args: list[str],
-    options: argparse.Namespace,
-    tries: int,
+    under_test: ServerUnderTest, load: Load, roles: dict[str, psutil.Process], seconds: int
 ) -> RuntimeRun:
     """One measured wrk run, with the CPU time, memory and spread around it."""
-    me = psutil.Process()
+    case, server = under_test.case, under_test.server
     steady = case.script_name != "close"
     workers = [roles[role] for role in sorted(roles) if role.startswith("worker")]
     port = urlsplit(server.url).port or 0
-    try:
+    with failing_if_server_dies(case.name):
         requests_before = worker_requests(server.admin_url)
-        before = {role: cpu_seconds([process]) for role, process in roles.items()}
-        machine_before, me_before = machine_cpu_seconds(), cpu_seconds([me])
         # With one request per connection there is no steady count of connections to sample.
-        sampler = Sampler(workers, port, server.admin_url, options.duration if steady else 0)
-        with sampler:
-            report = run_wrk(
-                case.script, server.url, script_args, threads=load.threads, connections=load.connections,
-                seconds=options.duration,
-            )  # fmt: skip
-        machine_cpu_s, harness_cpu_s = machine_cpu_seconds() - machine_before, cpu_seconds([me]) - me_before
+        with (
+            CpuMeter(roles) as cpu,
+            Sampler(workers, port, server.admin_url, seconds if steady else 0) as sampler,
+        ):
+            report = under_test.run_wrk(load, seconds)
         usage = {
-            role: Usage(
-                cpu_seconds([process]) - before[role], peak_rss(process.pid), process.memory_full_info().uss
-            )
+            role: Usage(cpu.by_role[role], peak_rss(process.pid), process.memory_full_info().uss)
             for role, process in roles.items()
         }
         requests_after = worker_requests(server.admin_url)
-    except (psutil.Error, OSError) as exc:
-        raise BenchmarkError(f"{case.name}: a server process died during the run ({exc})") from None
-    server_cpu_s = sum(u.cpu_s for u in usage.values())
     return RuntimeRun(
         case=case,
         load=load,
         wrk=report,
+        server_cpu_s=cpu.server_s,
+        harness_cpu_s=cpu.harness_s,
+        other_cpu_s=cpu.others_s(report.cpu_s),
         usage=usage,
-        other_cpu_s=max(0.0, machine_cpu_s - server_cpu_s - report.cpu_s - harness_cpu_s),
-        harness_cpu_s=harness_cpu_s,
-        first_check_tries=tries,
+        first_check_tries=under_test.first_check_tries,
         kernel_connections=sampler.kernel_samples,
         health_connections=sampler.health_samples,
         worker_requests=tuple(a - b for a, b in zip(requests_after, requests_before, strict=True)),
@@ -405,27 +300,19 @@ def measure_load(
 
 
 def measure_case(
-    case: Case, loads: list[Load], options: argparse.Namespace, log_dir: Path, banners: dict[str, set[str]]
+    planned: Planned, options: argparse.Namespace, log_dir: Path, environment: Environment
 ) -> list[RuntimeRun]:
     """A fresh server for one case: check one answer strictly, then warm up and measure each load."""
-    argv = runtime_argv(case.server, options)
+    case, loads = planned
     log = log_dir / f"{case.name.replace(' ', '_')}.log"
-    with serving(argv, log, ready_for(case.server, options.workers)) as server:
-        banners.setdefault(case.server, set()).add(
-            re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", server.banner)
-        )
-        script_args = [open_session(server.url)] if case.era == "legacy" else []
-        tries = check_first_answer(case, server.url, script_args, attempts=FIRST_CHECK_ATTEMPTS)
-        roles = process_roles(case.server, server, options.workers)
+    launched = launch(case.server, options)
+    with server_under_test(case, launched, log, attempts=FIRST_CHECK_ATTEMPTS) as under_test:
+        environment.add_banner(case.server, under_test.server.banner)
+        roles = process_roles(case.server, under_test.server, options.workers)
         runs = []
         for load in loads:
-            warm = run_wrk(
-                case.script, server.url, script_args, threads=load.threads, connections=load.connections,
-                seconds=options.warmup,
-            )  # fmt: skip
-            if warm.errors:
-                print(f"  {case.name} {load}: {warm.errors} errors during the warm-up", file=sys.stderr)
-            runs.append(measure_load(case, load, server, roles, script_args, options, tries))
+            under_test.warm_up(load, options.warmup)
+            runs.append(measure_load(under_test, load, roles, options.duration))
     return runs
 
 
@@ -434,7 +321,7 @@ def describe(run: RuntimeRun) -> str:
     seconds = run.wrk.seconds
     workers = " / ".join(f"{run.usage[w].cpu_s / seconds:.0%}" for w in run.workers)
     text = (
-        f"{run.case.name} {run.load}: {run.ok_per_s:,.0f} answers/s, p50 {f['p50_us'] / 1000:.2f} ms,"
+        f"{run.case.name} {run.load}: {run.wrk.ok_per_s:,.0f} answers/s, p50 {f['p50_us'] / 1000:.2f} ms,"
         f" p99 {f['p99_us'] / 1000:.2f} ms, errors {run.wrk.errors} (non-2xx {f['non2xx']}),"
         f" CPU server {run.server_cpu_s / seconds:.0%} (workers {workers}),"
         f" wrk {run.wrk.cpu_s / seconds:.0%}, others {run.other_cpu_s / seconds:.0%}"
@@ -446,87 +333,63 @@ def describe(run: RuntimeRun) -> str:
     return text
 
 
-def rows_of(runs: list[RuntimeRun], cases: Iterable[Case]) -> list[tuple[Case, Load, list[RuntimeRun]]]:
-    """The runs grouped by case and load, in the cases' order."""
-    groups = []
-    for case in cases:
-        for load in sorted({run.load for run in runs if run.case == case}):
-            groups.append((case, load, [run for run in runs if run.case == case and run.load == load]))
-    return groups
+def rows_of(runs: list[RuntimeRun], cases: Sequence[Case]) -> list[list[RuntimeRun]]:
+    """The runs grouped by case and load, in the cases' order, then the loads'."""
+    groups = group_by(runs, lambda run: (run.case, run.load))
+    return [groups[case, load] for case in cases for load in sorted(load for c, load in groups if c == case)]
 
 
-def throughput_table(runs: list[RuntimeRun], cases: Iterable[Case], what: str) -> list[str]:
-    lines = [
-        f"| case | wrk | {what}/s (median) | {what}/s (runs) | p50 ms | p99 ms | max ms | mean ms (Little)"
-        " | non-2xx/s | errors (non-2xx / bad body / socket) | server CPU | wrk CPU | wrk share of CPU"
-        " | this script | other CPU |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+def throughput_table(runs: list[RuntimeRun], cases: Sequence[Case], what: str) -> list[str]:
+    columns = [
+        CASE, LOAD, *rates(what), *LATENCIES, NON2XX_RATE, ERRORS, *SERVER_AND_WRK_CPU, HARNESS_CPU, OTHER_CPU
+    ]  # fmt: skip
+    return column_table(columns, rows_of(runs, cases), labels=2)
+
+
+def process_table(runs: list[RuntimeRun], cases: Sequence[Case]) -> list[str]:
+    headings = [
+        "case", "wrk", "CPU per worker", "other processes' CPU", "peak RSS MiB per worker",
+        "USS MiB per worker", "peak RSS MiB, other processes", "connections per worker (kernel)",
+        "connections per worker (/health)", "spread of connections (worst sample)",
+        "requests per worker (/health, each run)", "spread of requests (worst run)",
+    ]  # fmt: skip
+    return table(headings, map(process_row, rows_of(runs, cases)), labels=2)
+
+
+def process_row(own: list[RuntimeRun]) -> list[str]:
+    """Each worker's CPU, memory, connections and requests (and the other processes'), over the repeats."""
+    workers = own[0].workers
+    others = [role for role in own[0].usage if role not in workers]
+
+    def cpu(role: str) -> str:
+        return f"{median(run.usage[role].cpu_s / run.wrk.seconds for run in own):.0%}"
+
+    def rss(role: str) -> str:
+        return f"{max(run.usage[role].peak_rss for run in own) / 2**20:.1f}"
+
+    def uss(role: str) -> str:
+        return f"{median(run.usage[role].uss for run in own) / 2**20:.1f}"
+
+    kernel = [sample for run in own for sample in run.kernel_connections]
+    health = [sample for run in own for sample in run.health_connections]
+    requests = [run.worker_requests for run in own if run.worker_requests]
+    several = len(workers) > 1
+    connections_spread = max(spread(s) for s in health or kernel) if several and (health or kernel) else None
+    requests_spread = max(spread(r) for r in requests) if several and requests else None
+    return [
+        own[0].case.name,
+        str(own[0].load),
+        " / ".join(map(cpu, workers)),
+        ", ".join(f"{role} {cpu(role)}" for role in others) or "-",
+        " / ".join(map(rss, workers)),
+        " / ".join(map(uss, workers)),
+        ", ".join(f"{role} {rss(role)}" for role in others) or "-",
+        typical(kernel),
+        typical(health),
+        "-" if connections_spread is None else f"{connections_spread:.0%}",
+        " ; ".join(" / ".join(f"{n:,}" for n in r) for r in requests) or "-",
+        "-" if requests_spread is None else f"{requests_spread:.1%}",
     ]
-    for case, load, own in rows_of(runs, cases):
-        fields = [run.wrk.fields for run in own]
-        p50, p99, max_us = (median(f[key] for f in fields) for key in ("p50_us", "p99_us", "max_us"))
-        little_ms = median(
-            1000 * load.connections * run.wrk.seconds / run.wrk.fields["requests"] for run in own
-        )
-        non2xx_per_s = median(run.wrk.fields["non2xx"] / run.wrk.seconds for run in own)
-        non2xx, bad_body = (sum(f[key] for f in fields) for key in ("non2xx", "bad_body"))
-        socket_errors = sum(run.wrk.socket_errors for run in own)
-
-        def share(of: Callable[[RuntimeRun], float], own: list[RuntimeRun] = own) -> str:
-            return f"{median(of(run) / run.wrk.seconds for run in own):.0%}"
-
-        wrk_share = median(run.wrk.cpu_s / (run.wrk.cpu_s + run.server_cpu_s) for run in own)
-        lines.append(
-            f"| {case.name} | {load} | {median(run.ok_per_s for run in own):,.0f}"
-            f" | {' / '.join(f'{run.ok_per_s:,.0f}' for run in own)} | {p50 / 1000:.2f} | {p99 / 1000:.2f}"
-            f" | {max_us / 1000:.1f} | {little_ms:.2f} | {non2xx_per_s:,.0f}"
-            f" | {non2xx} / {bad_body} / {socket_errors} | {share(lambda r: r.server_cpu_s)}"
-            f" | {share(lambda r: r.wrk.cpu_s)} | {wrk_share:.0%} | {share(lambda r: r.harness_cpu_s)}"
-            f" | {share(lambda r: r.other_cpu_s)} |"
-        )
-    return lines
-
-
-def process_table(runs: list[RuntimeRun], cases: Iterable[Case]) -> list[str]:
-    lines = [
-        "| case | wrk | CPU per worker | other processes' CPU | peak RSS MiB per worker | USS MiB per worker"
-        " | peak RSS MiB, other processes | connections per worker (kernel) | connections per worker"
-        " (/health) | spread of connections (worst sample) | requests per worker (/health, each run)"
-        " | spread of requests (worst run) |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for case, load, own in rows_of(runs, cases):
-        workers = own[0].workers
-        others = [role for role in own[0].usage if role not in workers]
-
-        def cpu(role: str, own: list[RuntimeRun] = own) -> str:
-            return f"{median(run.usage[role].cpu_s / run.wrk.seconds for run in own):.0%}"
-
-        def rss(role: str, own: list[RuntimeRun] = own) -> str:
-            return f"{max(run.usage[role].peak_rss for run in own) / 2**20:.1f}"
-
-        def uss(role: str, own: list[RuntimeRun] = own) -> str:
-            return f"{median(run.usage[role].uss for run in own) / 2**20:.1f}"
-
-        kernel = [sample for run in own for sample in run.kernel_connections]
-        health = [sample for run in own for sample in run.health_connections]
-        requests = [run.worker_requests for run in own if run.worker_requests]
-        several = len(workers) > 1
-        connections_spread = (
-            max(spread(s) for s in health or kernel) if several and (health or kernel) else None
-        )
-        requests_spread = max(spread(r) for r in requests) if several and requests else None
-        lines.append(
-            f"| {case.name} | {load} | {' / '.join(map(cpu, workers))}"
-            f" | {', '.join(f'{role} {cpu(role)}' for role in others) or '-'}"
-            f" | {' / '.join(map(rss, workers))} | {' / '.join(map(uss, workers))}"
-            f" | {', '.join(f'{role} {rss(role)}' for role in others) or '-'}"
-            f" | {typical(kernel)} | {typical(health)}"
-            f" | {'-' if connections_spread is None else f'{connections_spread:.0%}'}"
-            f" | {' ; '.join(' / '.join(f'{n:,}' for n in r) for r in requests) or '-'}"
-            f" | {'-' if requests_spread is None else f'{requests_spread:.1%}'} |"
-        )
-    return lines
 
 
 def typical(samples: list[tuple[int, ...]]) -> str:
@@ -540,41 +403,39 @@ def typical(samples: list[tuple[int, ...]]) -> str:
     return text
 
 
-def medians_by(runs: list[RuntimeRun]) -> dict[tuple[str, Load], float]:
-    keys = {(run.case.name, run.load) for run in runs}
-    return {
-        key: median(run.ok_per_s for run in runs if (run.case.name, run.load) == key) for key in sorted(keys)
-    }
+def medians_of(runs: list[RuntimeRun]) -> dict[tuple[str, Load], float]:
+    """Median correct answers per second by case name and load."""
+    return medians_by(runs, lambda run: (run.case.name, run.load), lambda run: run.wrk.ok_per_s)
+
+
+def loads_of(medians: dict[tuple[str, Load], float], name: str) -> list[Load]:
+    return sorted(load for case, load in medians if case == name)
 
 
 def ratio_lines(runs: list[RuntimeRun]) -> list[str]:
-    medians = medians_by(runs)
-    lines = []
-    for label, mine, theirs in RATIOS:
-        for load in sorted({load for name, load in medians if name == mine}):
-            a, b = medians[mine, load], medians.get((theirs, load), 0.0)
-            if b:
-                lines.append(f"- {label}, wrk {load}: **{a / b:.1f}x** ({a:,.0f} / {b:,.0f} answers/s)")
-    return lines
-
-
-def verdict(met: bool) -> str:
-    return "**met**" if met else "**not met**"
+    medians = medians_of(runs)
+    return [
+        f"- {label}, wrk {load}: {ratio(medians[mine, load], medians[theirs, load], ' answers/s')}"
+        for label, mine, theirs in RATIOS
+        for load in loads_of(medians, mine)
+        if medians.get((theirs, load))
+    ]
 
 
 def target_lines(runs: list[RuntimeRun]) -> list[str]:
     """The runtime's targets, judged from the medians."""
-    medians = medians_by(runs)
+    medians = medians_of(runs)
     lines = []
     for mine, theirs in (("mocopr modern", "sdk modern"), ("mocopr legacy", "sdk legacy JSON")):
-        for load in sorted({load for name, load in medians if name == mine}):
+        for load in loads_of(medians, mine):
             if (theirs, load) in medians:
-                ratio = medians[mine, load] / medians[theirs, load]
+                times = medians[mine, load] / medians[theirs, load]
                 lines.append(
                     f"- >= {TARGET_RATIO:.0f}x the SDK's requests/s with 2 workers, {mine} against {theirs},"
-                    f" wrk {load}: {ratio:.1f}x, {verdict(ratio >= TARGET_RATIO)}"
+                    f" wrk {load}: {times:.1f}x, {verdict(times >= TARGET_RATIO)}"
                 )
-    for case, load, own in rows_of(runs, CASES):
+    for own in rows_of(runs, CASES):
+        case, load = own[0].case, own[0].load
         if case.server != MOCOPR:
             continue
         connections = max((spread(s) for run in own for s in run.health_connections), default=0.0)
@@ -590,53 +451,43 @@ def target_lines(runs: list[RuntimeRun]) -> list[str]:
                 f"- p99 < {TARGET_P99_MS:.0f} ms at -c32, {case.name}, wrk {load}: {p99_ms:.2f} ms,"
                 f" {verdict(p99_ms < TARGET_P99_MS)}"
             )
-    for case, load, own in rows_of(runs, CONNECT_CASES):
-        if case.server == MOCOPR:
-            rate = median(run.ok_per_s for run in own)
+    for own in rows_of(runs, CONNECT_CASES):
+        if own[0].case.server == MOCOPR:
+            rate = median(run.wrk.ok_per_s for run in own)
             lines.append(
-                f"- >= {TARGET_NEW_CONNECTIONS:,.0f} new connections/s, wrk {load}: {rate:,.0f},"
+                f"- >= {TARGET_NEW_CONNECTIONS:,.0f} new connections/s, wrk {own[0].load}: {rate:,.0f},"
                 f" {verdict(rate >= TARGET_NEW_CONNECTIONS)}"
             )
     return lines
 
 
-def closed_line(runs: list[RuntimeRun]) -> list[str]:
+def closed_lines(runs: list[RuntimeRun]) -> list[str]:
     """How many answers of the new-connection runs said ``connection: close``."""
     lines = []
-    for case, _, own in rows_of(runs, CONNECT_CASES):
+    for own in rows_of(runs, CONNECT_CASES):
         closed = sum(run.wrk.fields["extra"].get("closed", 0) for run in own)
         answered = sum(run.wrk.fields["requests"] for run in own)
-        lines.append(f"- {case.name}: {closed:,} of {answered:,} answers said `connection: close`")
+        lines.append(f"- {own[0].case.name}: {closed:,} of {answered:,} answers said `connection: close`")
     return lines
 
 
-def report(
-    runs: list[RuntimeRun],
-    options: argparse.Namespace,
-    facts: list[str],
-    banners: dict[str, set[str]],
-    load_average: list[str],
-) -> str:
-    changed = [fact for fact in machine_facts() if fact not in facts]
+def report(runs: list[RuntimeRun], options: argparse.Namespace, environment: Environment) -> list[str]:
     kinds = sorted({case.server for case in (*CASES, *CONNECT_CASES)})
     first_tries = sorted({run.first_check_tries for run in runs if run.first_check_tries > 1})
     lines = [
         "# The multiprocess runtime under wrk: mocopr --workers 2, the SDK under uvicorn --workers 2",
         "",
-        f"Command: `{shlex.join(sys.orig_argv)}`, from the repository's root",
+        command_line(),
         "",
         f"{options.workers} worker processes per server; wrk {', '.join(str(load) for load in options.loads)}"
         f" (new connections: {options.connect_load}), {options.duration} s per run after a {options.warmup} s"
         f" warm-up; {options.repeats} repeat(s), the cases taking turns; a fresh server per case and repeat.",
         "",
-        *facts,
-        *(["- changed during the run, to:", *(f"  {fact}" for fact in changed)] if changed else []),
-        *(f"- {kind}: `{shlex.join(runtime_argv(kind, options))}`" for kind in kinds),
-        *(
-            f"- {kind} said: {'; '.join(f'`{banner}`' for banner in sorted(said))}"
-            for kind, said in sorted(banners.items())
-        ),
-        f"- load average (1 min) at the start and the end: {', '.join(load_average)}",
+        *environment.facts,
+        *environment.changes(),
+        *(f"- {kind}: `{shlex.join(launch(kind, options).argv)}`" for kind in kinds),
+        *environment.banner_lines(),
+        environment.load_average_line(),
         "",
         "## Throughput (keep-alive connections)",
         "",
@@ -652,7 +503,7 @@ def report(
         "",
         *process_table(runs, CONNECT_CASES),
         "",
-        *closed_line(runs),
+        *closed_lines(runs),
         "",
         "## Ratios",
         "",
@@ -682,7 +533,7 @@ def report(
             f"The first strict check of an answer needed {', '.join(map(str, first_tries))} tries in some"
             " runs: its connection reached a worker without the session (404).",
         ]
-    return repository_relative("\n".join(lines) + "\n")
+    return lines
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -692,18 +543,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--loads", default="1x32,2x64", help="wrk THREADSxCONNECTIONS, comma-separated (default: 1x32,2x64)"
     )
     parser.add_argument("--connect-load", default="1x32", help="wrk load for new connections (default: 1x32)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run (default: 10)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per case and load (default: 3)")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of load before each run (default: 2)")
-    parser.add_argument(
-        "--uvicorn-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
-        help="the SDK's event loop under uvicorn (default: auto, uvicorn's default: uvloop if installed)",
-    )  # fmt: skip
+    add_run_options(parser, duration=10, repeats_help="runs per case and load")
+    add_uvicorn_loop(parser)
     parser.add_argument(
         "--cases", help="comma-separated case names to run (default: all), e.g. 'mocopr modern,sdk modern'"
     )
-    parser.add_argument("--quick", action="store_true", help="smoke run: 2 s, 1 repeat, 1 s warm-up")
-    parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the report to PATH")
+    add_quick_and_markdown(parser)
     options = parser.parse_args(argv)
     try:
         options.loads = [Load.parse(text) for text in options.loads.split(",")]
@@ -716,46 +561,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(
             f"unknown cases: {', '.join(sorted(options.cases - names))}; known: {', '.join(sorted(names))}"
         )
-    if options.quick:
-        options.duration, options.repeats, options.warmup = 2, 1, 1
-    if min(options.workers, options.duration, options.repeats, options.warmup) < 1:
-        parser.error("--workers, --duration, --repeats and --warmup must be at least 1")
+    apply_quick(options, duration=2)
+    require_positive(parser, options, "workers", "duration", "repeats", "warmup")
     return options
 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    exit_on_signals()
-    runs: list[RuntimeRun] = []
-    banners: dict[str, set[str]] = {}
-    facts = [*machine_facts(), f"- psutil {version('psutil')}"]
-    load_average = [f"{os.getloadavg()[0]:.2f}"]
-    plan = [(case, options.loads) for case in CASES] + [
-        (case, [options.connect_load]) for case in CONNECT_CASES
-    ]
-    plan = [(case, loads) for case, loads in plan if case.name in options.cases]
-    with tempfile.TemporaryDirectory(prefix="runtime_wrk.") as log_dir:
-        for repeat in range(1, options.repeats + 1):
-            for case, loads in plan:
-                try:
-                    measured = measure_case(case, loads, options, Path(log_dir), banners)
-                except BenchmarkError as exc:
-                    print(f"runtime_wrk: {exc}", file=sys.stderr)
-                    return 2
-                for run in measured:
-                    print(f"[{repeat}/{options.repeats}] {describe(run)}", file=sys.stderr, flush=True)
-                runs += measured
-    load_average.append(f"{os.getloadavg()[0]:.2f}")
-    text = report(runs, options, facts, banners, load_average)
-    print(text)
-    if options.markdown:
-        options.markdown.write_text(text)
+    environment = Environment(f"- psutil {version('psutil')}")
+    plan: list[Planned] = [(case, options.loads) for case in CASES]
+    plan += [(case, [options.connect_load]) for case in CONNECT_CASES]
+    rounds = take_turns(
+        "runtime_wrk", [(case, loads) for case, loads in plan if case.name in options.cases], options.repeats,
+        lambda planned, turn: measure_case(planned, options, turn.log_dir, environment),
+        label=lambda planned: planned[0].name, describe=describe, on_failure=OnFailure.STOP,
+    )  # fmt: skip
+    if rounds.failures:
+        return 2
+    environment.finish()
+    publish(report(rounds.results, options, environment), options.markdown)
     # Errors are expected only from the SDK's stateful apps (the worker without the session: 404).
-    return (
-        1
-        if any(run.wrk.errors for run in runs if run.case.era == "modern" or run.case.server == MOCOPR)
-        else 0
-    )
+    unexpected = [run for run in rounds.results if run.case.era == "modern" or run.case.server == MOCOPR]
+    return 1 if any(run.wrk.errors for run in unexpected) else 0
 
 
 if __name__ == "__main__":

@@ -41,21 +41,23 @@ machine fall on all of them alike; the median is reported.
 import argparse
 import gc
 import os
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import msgspec
 import psutil
-
-BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
+from harness import jsonrpc
+from harness.errors import WrongAnswer
+from harness.markdown import table
+from harness.paths import BENCH_DIR, ROOT
+from harness.processes import wait_or_kill
+from harness.stats import median
+from harness.turns import OnFailure, take_turns
+from harness.usage import CpuMeter
 
 SERVERS: dict[str, list[str]] = {
     "mocopr": [sys.executable, "-m", "mocopr", "serve", f"{BENCH_DIR / 'mocopr_app.py'}:app", "--stdio"],
@@ -69,34 +71,9 @@ MODERN_META = (
     b',"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",'
     b'"io.modelcontextprotocol/clientCapabilities":{}}'
 )
-INITIALIZE = (
-    b'{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25",'
-    b'"capabilities":{},"clientInfo":{"name":"mocopr-bench","version":"1.0"}}}\n'
-)
-INITIALIZED = b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
+INITIALIZE = msgspec.json.encode(jsonrpc.initialize("init")) + b"\n"
+INITIALIZED = msgspec.json.encode(jsonrpc.INITIALIZED) + b"\n"
 B = 7  # the second operand of every call; the first is the request id
-
-
-class TextBlock(msgspec.Struct):
-    type: str
-    text: str
-
-
-class CallResult(msgspec.Struct):
-    content: list[TextBlock]
-    isError: bool = False
-    structuredContent: dict[str, int] | None = None
-    resultType: str | None = None
-
-
-class Reply(msgspec.Struct):
-    id: int | str | None = None
-    result: CallResult | None = None
-    error: dict[str, Any] | None = None
-
-
-class WrongAnswer(Exception):
-    """The server answered a call with something other than its correct result."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +90,7 @@ class Config:
 
 @dataclass
 class Sample:
+    config: Config
     calls_per_second: float
     client_cpu: float  # seconds of client CPU during the timed calls
     server_cpu: float  # seconds of server CPU during the timed calls
@@ -127,7 +105,7 @@ class Outcome:
 
     @property
     def median(self) -> float:
-        return statistics.median(s.calls_per_second for s in self.samples)
+        return median(s.calls_per_second for s in self.samples)
 
 
 class LineReader:
@@ -150,7 +128,7 @@ class LineReader:
             buffer += chunk
 
 
-_decode_reply = msgspec.json.Decoder(Reply).decode
+_decode_reply = msgspec.json.Decoder(jsonrpc.Reply[int]).decode
 
 
 def request_template(config: Config) -> bytes:
@@ -172,18 +150,7 @@ def check(line: bytes, request_id: int, modern: bool) -> None:
         reply = _decode_reply(line)
     except msgspec.DecodeError as exc:
         raise WrongAnswer(f"call {request_id}: undecodable answer ({exc}): {line[:300]!r}") from None
-    result = reply.result
-    expected = request_id + B
-    if (
-        reply.id != request_id
-        or result is None
-        or result.isError
-        or len(result.content) != 1
-        or result.content[0].type != "text"
-        or result.content[0].text != str(expected)
-        or result.structuredContent != {"result": expected}
-        or (modern and result.resultType != "complete")
-    ):
+    if not jsonrpc.is_correct(reply, request_id, request_id + B, modern):
         raise WrongAnswer(f"call {request_id}: wrong answer: {line[:300]!r}")
 
 
@@ -255,30 +222,20 @@ def _drive(config: Config, process: subprocess.Popen[bytes], calls: int, warmup:
     gc.collect()
     gc.disable()
     try:
-        server_before = server.cpu_times()
-        client_before = resource.getrusage(resource.RUSAGE_SELF)
-        start = time.perf_counter()
-        run_calls(write_fd, reader, template, warmup + 1, calls, modern)
-        wall = time.perf_counter() - start
-        client_after = resource.getrusage(resource.RUSAGE_SELF)
-        server_after = server.cpu_times()
+        with CpuMeter({"server": server}) as cpu:  # this process is the client
+            start = time.perf_counter()
+            run_calls(write_fd, reader, template, warmup + 1, calls, modern)
+            wall = time.perf_counter() - start
     finally:
         gc.enable()
-    client_cpu = (client_after.ru_utime - client_before.ru_utime) + (
-        client_after.ru_stime - client_before.ru_stime
-    )
-    server_cpu = (server_after.user - server_before.user) + (server_after.system - server_before.system)
-    return Sample(calls / wall, client_cpu, server_cpu, wall)
+    return Sample(config, calls / wall, cpu.harness_s, cpu.server_s, wall)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
+    """A stdio server stops at the end of its input."""
     assert process.stdin is not None and process.stdout is not None
     process.stdin.close()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    wait_or_kill(process, timeout=10)
     process.stdout.close()
 
 
@@ -288,50 +245,60 @@ def _tail(stream: IO[bytes], limit: int = 4000) -> str:
 
 
 def report(outcomes: dict[Config, Outcome], repeats: int) -> str:
-    lines = [
-        f"Sequential tools/call round trips over stdio, median of {repeats} runs "
-        "(each run: a fresh server, a warm-up, then the timed calls).",
-        "",
-        "| placement | server | era | tool | calls/run | median calls/s | min | max | µs/call "
-        "| client CPU | server CPU | client share |",
-        "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for config, outcome in outcomes.items():
-        row = f"| {config.placement} | {config.server} | {config.era} | {config.tool} | {outcome.calls:,} "
-        if outcome.failure is not None or not outcome.samples:
-            lines.append(row + "| FAILED | | | | | | |")
-            continue
-        rates = [s.calls_per_second for s in outcome.samples]
-        wall = sum(s.wall for s in outcome.samples)
-        client = sum(s.client_cpu for s in outcome.samples)
-        server = sum(s.server_cpu for s in outcome.samples)
-        lines.append(
-            row + f"| {outcome.median:,.0f} | {min(rates):,.0f} | {max(rates):,.0f} | "
-            f"{1e6 / outcome.median:.1f} | {client / wall:.0%} | {server / wall:.0%} | "
-            f"{client / (client + server):.0%} |"
-        )
-    lines += [
-        "",
-        "client CPU, server CPU: CPU seconds per wall second during the timed calls (100% = one CPU);",
-        "client share: the client's part of the CPU the two processes used.",
-        "",
-        "| placement | era | tool | mocopr/SDK | mocopr/floor |",
-        "|---|---|---|--:|--:|",
-    ]
+    headings = [
+        "placement", "server", "era", "tool", "calls/run", "median calls/s", "min", "max", "µs/call",
+        "client CPU", "server CPU", "client share",
+    ]  # fmt: skip
+    ratio_headings = ["placement", "era", "tool", "mocopr/SDK", "mocopr/floor"]
 
     def median_of(server: str, config: Config) -> float | None:
         outcome = outcomes.get(Config(server, config.era, config.tool, config.placement))
         ok = outcome is not None and outcome.failure is None and outcome.samples
         return outcome.median if ok else None  # type: ignore[union-attr]
 
+    ratios = []
     for config in outcomes:
         mine = median_of("mocopr", config) if config.server == "mocopr" else None
-        if mine is None:
-            continue
-        ratios = [median_of(other, config) for other in ("sdk", "floor")]
-        cells = " | ".join("" if r is None else f"{mine / r:.2f}x" for r in ratios)
-        lines.append(f"| {config.placement} | {config.era} | {config.tool} | {cells} |")
-    return "\n".join(lines)
+        if mine is not None:
+            cells = [
+                "" if r is None else f"{mine / r:.2f}x"
+                for r in (median_of(other, config) for other in ("sdk", "floor"))
+            ]
+            ratios.append([config.placement, config.era, config.tool, *cells])
+    return "\n".join(
+        [
+            f"Sequential tools/call round trips over stdio, median of {repeats} runs "
+            "(each run: a fresh server, a warm-up, then the timed calls).",
+            "",
+            *table(
+                headings, (outcome_row(config, outcome) for config, outcome in outcomes.items()), labels=4
+            ),
+            "",
+            "client CPU, server CPU: CPU seconds per wall second during the timed calls (100% = one CPU);",
+            "client share: the client's part of the CPU the two processes used.",
+            "",
+            *table(ratio_headings, ratios, labels=3),
+        ]
+    )
+
+
+def describe(sample: Sample) -> str:
+    return f"{sample.config.label}: {sample.calls_per_second:,.0f} calls/s"
+
+
+def outcome_row(config: Config, outcome: Outcome) -> list[str]:
+    row = [config.placement, config.server, config.era, config.tool, f"{outcome.calls:,}"]
+    if outcome.failure is not None or not outcome.samples:
+        return [*row, "FAILED", "", "", "", "", "", ""]
+    rates = [s.calls_per_second for s in outcome.samples]
+    wall = sum(s.wall for s in outcome.samples)
+    client = sum(s.client_cpu for s in outcome.samples)
+    server = sum(s.server_cpu for s in outcome.samples)
+    return [
+        *row, f"{outcome.median:,.0f}", f"{min(rates):,.0f}", f"{max(rates):,.0f}",
+        f"{1e6 / outcome.median:.1f}", f"{client / wall:.0%}", f"{server / wall:.0%}",
+        f"{client / (client + server):.0%}",
+    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,25 +340,22 @@ def main(argv: list[str] | None = None) -> int:
         if not (server == "floor" and tool != "add")
     ]
     outcomes = {c: Outcome(args.sdk_calls if c.server == "sdk" else args.calls) for c in configs}
-    for repeat in range(1, args.repeats + 1):
-        for config, outcome in outcomes.items():
-            if outcome.failure is not None:
-                continue
-            try:
-                sample = measure(config, outcome.calls, args.warmup)
-            except WrongAnswer as exc:
-                outcome.failure = str(exc)
-                print(f"[{repeat}/{args.repeats}] {config.label}: FAILED\n{exc}", file=sys.stderr)
-                continue
-            outcome.samples.append(sample)
-            rate = sample.calls_per_second
-            print(f"[{repeat}/{args.repeats}] {config.label}: {rate:,.0f} calls/s", file=sys.stderr)
+
+    rounds = take_turns(
+        "stdio_roundtrip", configs, args.repeats,
+        lambda config, _turn: [measure(config, outcomes[config].calls, args.warmup)],
+        label=lambda config: config.label, describe=describe, on_failure=OnFailure.DROP,
+    )  # fmt: skip
     os.sched_setaffinity(0, CPUS)
+    for sample in rounds.results:
+        outcomes[sample.config].samples.append(sample)
+    for failure in rounds.failures:
+        outcomes[failure.case].failure = failure.message
 
     print(report(outcomes, args.repeats))
-    failed = [config.label for config, outcome in outcomes.items() if outcome.failure is not None]
-    if failed:
-        print(f"\nFAILED (wrong answers): {', '.join(failed)}", file=sys.stderr)
+    if rounds.failures:
+        failed = ", ".join(failure.label for failure in rounds.failures)
+        print(f"\nFAILED (wrong answers): {failed}", file=sys.stderr)
         return 1
     return 0
 

@@ -58,100 +58,49 @@ the report gives medians over the repeats and the CPU time of each server and of
 
 import argparse
 import importlib.util
-import json
 import os
-import resource
 import shlex
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import timeit
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import msgspec
 import psutil
-from codec import REQUEST_ID, SIZES, Reply, Row, WrongAnswer, make_request, make_text, mocopr_app, sdk_app
-from codec import check as check_call_answer
-from http_wrk import (
-    BENCH_DIR,
-    FLOOR,
-    MOCOPR,
-    ROOT,
-    BenchmarkError,
-    Case,
-    Ready,
-    Server,
-    check_first_answer,
-    cpu_seconds,
-    machine_facts,
-    open_session,
-    repository_relative,
-    run_wrk,
-    serving,
-    version,
-)
-from mcp.types import (
-    CallToolRequest,
-    CallToolRequestParams,
-    CallToolResult,
-    JSONRPCRequest,
-    JSONRPCResponse,
-    TextContent,
-    jsonrpc_message_adapter,
-)
-from runtime_wrk import SINGLE, median, ready_for, runtime_argv
+from harness import peers
+from harness.cases import Case, ServerUnderTest, server_under_test
+from harness.environment import Environment, command_line, version
+from harness.errors import WrongAnswer
+from harness.jsonrpc import ERAS
+from harness.loadtest import loadtest_argv, run_loadtest
+from harness.markdown import each_run, publish, ratio, replace_section, table, verdict
+from harness.options import add_run_options
+from harness.paths import BENCH_DIR
+from harness.processes import Launch
+from harness.stats import group_by, median, medians_by
+from harness.turns import OnFailure, Turn, take_turns
+from harness.usage import CpuMeter, failing_if_server_dies
+from harness.wrk import Load
+from serialization import Timings, measure_serialization, serialization_lines
 from trio_floor import BODY as FIXED_ANSWER
-
-from mocopr.protocol import messages
 
 CONNECTIONS = 32
 GENERATORS = ("wrk", "loadtest")
 SWEEP = (1, 4, 8, 16)
 SWEEP_TARGETS = ("mocopr 1 worker", "SDK 1 worker")  # the latency sweep: mocopr against the SDK
 CEILING_TARGET = 0.5  # the load tester against nginx: at least half of wrk's answers per second
-LOADTEST_TIMEOUT = 120  # seconds beyond its duration before the load tester is given up
-PORT_WAIT = 0.05
 #: mocopr's grace period on SIGTERM, in the environment of the servers this script starts: it bounds
 #: only how long a stop waits for requests in flight (there are none when a case ends), and a server
-#: still draining after ``http_wrk``'s stop timeout is killed, which leaves its shared memory behind.
+#: still draining after the harness's stop timeout is killed, which leaves its shared memory behind.
 GRACE_ENV = {"MOCOPR_SERVER_GRACEFUL_TIMEOUT": "2"}
 #: The suite's report is the section of RESULTS.md between these lines, replaced by each full run.
 RESULTS = BENCH_DIR / "RESULTS.md"
 SECTION_BEGIN = "<!-- written by benchmarks/suite.py: begin -->"
 SECTION_END = "<!-- written by benchmarks/suite.py: end -->"
-SUITE_APPS = "benchmarks/suite_apps"
-ERAS = {"modern": "2026-07-28", "legacy": "2025-11-25"}
 MODES = {"modern": "stateless-json", "legacy": "stateful-json"}  # the SDK's and FastMCP's app per era
-NGINX_CONF = """\
-daemon off;
-worker_processes {workers};
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    keepalive_requests 100000000;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location = /mcp {{
-            default_type application/json;
-            return 200 '{body}';
-        }}
-    }}
-}}
-"""
+WRK_ERRORS = ("non2xx", "bad_body", "connect_errors", "read_errors", "write_errors", "timeouts")
 
 
 @dataclass(frozen=True)
@@ -165,6 +114,10 @@ class Target:
     eras: tuple[str, ...]
 
 
+#: One target in one era: a case of the suite, on a fresh server each repeat.
+SuiteCase = tuple[Target, str]
+
+
 @dataclass(frozen=True)
 class Sample:
     """One measured run of one load generator against one server."""
@@ -174,23 +127,16 @@ class Sample:
     tool: str  # "wrk" or "loadtest"
     connections: int
     ok_per_s: float  # correct answers per second
-    mean_ms: float  # as the generator measured it (wrk's corrected for coordinated omission)
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
+    #: mean, p50, p90, p99 and max, as the generator measured them (wrk's corrected for coordinated omission)
+    latency_ms: dict[str, float]
     errors: int
     error_detail: str  # the errors by kind, empty when there are none
     server_cpu: float  # the server's CPU seconds (all its processes) per second of the run
     generator_cpu: float  # the load generator's CPU seconds per second of the run
 
-
-@dataclass(frozen=True)
-class Started:
-    """A server that is listening: its ``Server``, and every process of it (for its CPU time)."""
-
-    server: Server
-    processes: list[psutil.Process]
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return self.target, self.era, self.tool, self.connections
 
 
 def targets(workers: int, fastmcp: bool) -> list[Target]:
@@ -207,200 +153,103 @@ def targets(workers: int, fastmcp: bool) -> list[Target]:
             Target("FastMCP 1 worker", "fastmcp", 1, both),
             Target(f"FastMCP {workers} workers", "fastmcp", workers, modern),
         ]
-    return [*found, Target("nginx", "nginx", workers, modern)]
+    return [*found, Target("nginx", peers.NGINX, workers, modern)]
 
 
 # -- starting servers --------------------------------------------------------------------------
 
 
-def uvicorn_options(workers: int) -> argparse.Namespace:
-    """What ``runtime_wrk.runtime_argv`` reads: the worker count and uvicorn's loop (its default)."""
-    return argparse.Namespace(workers=workers, uvicorn_loop="auto")
-
-
-def mocopr_kind(target: Target) -> str:
-    """``runtime_wrk``'s name for a mocopr server: one process (``--single-process``) or the runtime."""
-    return SINGLE if target.workers == 1 else MOCOPR
-
-
-def server_argv(target: Target, era: str) -> list[str]:
-    """The command line that starts ``target`` for ``era`` (nginx: see ``nginx_argv``). mocopr and the
-    SDK start as ``runtime_wrk.py`` starts them; FastMCP with the SDK's very uvicorn command line, only
-    the app directory and factory changed, so that both run under identical uvicorn settings."""
-    options = uvicorn_options(target.workers)
+def launch(target: Target, era: str) -> Launch:
+    """How ``target`` starts for ``era`` (nginx: ``peers.nginx``, in a directory of its own): mocopr and
+    the SDK as ``runtime_wrk.py`` starts them, FastMCP under the SDK's uvicorn command line."""
     if target.peer == "mocopr":
-        return runtime_argv(mocopr_kind(target), options)
-    argv = runtime_argv(MODES[era], options)
+        return peers.mocopr_single_process() if target.workers == 1 else peers.mocopr_workers(target.workers)
     if target.peer == "fastmcp":
-        factory = f"{MODES[era].replace('-', '_')}_app"
-        argv[argv.index("--app-dir") + 1] = SUITE_APPS
-        argv[argv.index(f"http_sdk_app:{factory}")] = f"fastmcp_app:{factory}"
-    return argv
+        return peers.fastmcp_uvicorn(MODES[era], target.workers)
+    return peers.sdk_uvicorn(MODES[era], target.workers, "auto")
 
 
-def free_port() -> int:
-    """A port on 127.0.0.1 that the kernel says is free now (nginx cannot report the one it chose)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_nginx_conf(prefix: Path, port: int, workers: int) -> None:
-    """A private configuration in ``prefix`` (a temporary directory): ``workers`` worker processes,
-    127.0.0.1:``port``, every request to ``/mcp`` answered with the fixed JSON-RPC result."""
-    (prefix / "nginx.conf").write_text(
-        NGINX_CONF.format(workers=workers, prefix=prefix, port=port, body=FIXED_ANSWER.decode())
-    )
-
-
-def nginx_argv(prefix: Path) -> list[str]:
-    """nginx in the foreground with the configuration and error log in ``prefix``."""
-    return ["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
-
-
-def port_ready(port: int) -> Ready:
-    """Ready once something accepts a connection on 127.0.0.1:``port``."""
-
-    def ready(text: str, pid: int) -> Server | None:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=PORT_WAIT).close()
-        except OSError:
-            return None
-        return Server(pid, f"http://127.0.0.1:{port}/mcp", f"nginx on 127.0.0.1:{port}")
-
-    return ready
-
-
-@contextmanager
-def started(target: Target, era: str, log_dir: Path) -> Iterator[Started]:
-    """Start ``target`` for ``era`` on 127.0.0.1 and always stop it (``http_wrk.serving``)."""
-    log = log_dir / f"{target.name.replace(' ', '_')}.{era}.log"
-    if target.peer == "nginx":
+def started(target: Target, era: str, log_dir: Path) -> AbstractContextManager[ServerUnderTest]:
+    """``target`` started for ``era`` on 127.0.0.1, checked once, and always stopped."""
+    if target.peer == peers.NGINX:
         prefix = Path(tempfile.mkdtemp(prefix="nginx.", dir=log_dir))
-        port = free_port()
-        write_nginx_conf(prefix, port, target.workers)
-        argv, ready = nginx_argv(prefix), port_ready(port)
+        launched = peers.nginx(prefix, target.workers, FIXED_ANSWER)
     else:
-        argv = server_argv(target, era)
-        ready = ready_for(mocopr_kind(target) if target.peer == "mocopr" else MODES[era], target.workers)
-    with serving(argv, log, ready) as server:
-        root = psutil.Process(server.pid)
-        yield Started(server, [root, *root.children(recursive=True)])
+        launched = launch(target, era)
+    log = log_dir / f"{target.name.replace(' ', '_')}.{era}.log"
+    return server_under_test(Case(target.name, target.peer, era), launched, log)
+
+
+def server_processes(under_test: ServerUnderTest) -> dict[str, psutil.Process]:
+    """Every process of the server, for its CPU time."""
+    root = psutil.Process(under_test.server.pid)
+    return {str(process.pid): process for process in [root, *root.children(recursive=True)]}
 
 
 def launch_command(target: Target, era: str) -> str:
     """The command line of ``target`` in Markdown, with placeholders for what each run chooses."""
-    if target.peer == "nginx":
+    if target.peer == peers.NGINX:
         return (
-            f"`{shlex.join(nginx_argv(Path('PREFIX')))}` (PREFIX/nginx.conf: `worker_processes"
+            f"`{shlex.join(peers.nginx_argv(Path('PREFIX')))}` (PREFIX/nginx.conf: `worker_processes"
             f" {target.workers}`, `listen 127.0.0.1:PORT`, `location = /mcp` answered by `return 200` with a"
             " fixed tools/call result, `access_log off`)"
         )
-    return f"`{shlex.join(server_argv(target, era))}`"
+    return f"`{shlex.join(launch(target, era).argv)}`"
 
 
 # -- load generators ---------------------------------------------------------------------------
 
 
-def wrk_script_args(server: Server, era: str) -> list[str]:
-    """wrk's script arguments: in the legacy era the session this script opens for it."""
-    return [open_session(server.url)] if era == "legacy" else []
-
-
 def measure_wrk(
-    target: Target, era: str, started: Started, script_args: list[str], connections: int, seconds: int
+    under_test: ServerUnderTest, processes: Mapping[str, psutil.Process], connections: int, seconds: int
 ) -> Sample:
     """One wrk run, ``-t1 -c<connections>``, with the server's CPU time around it."""
-    case = Case(target.name, target.peer, era)
-    before = cpu_seconds(started.processes)
-    report = run_wrk(case.script, started.server.url, script_args, threads=1, connections=connections,
-                     seconds=seconds)  # fmt: skip
-    server_cpu_s = server_cpu_since(target, started, before)
+    case = under_test.case
+    with failing_if_server_dies(case.name), CpuMeter(processes) as cpu:
+        report = under_test.run_wrk(Load(1, connections), seconds)
     fields = report.fields
-    kinds = ("non2xx", "bad_body", "connect_errors", "read_errors", "write_errors", "timeouts")
-    detail = ", ".join(f"{kind} x{fields[kind]}" for kind in kinds if fields[kind])
+    latency_ms = {key: fields[f"{key}_us"] / 1000 for key in ("mean", "p50", "p90", "p99", "max")}
+    detail = ", ".join(f"{kind} x{fields[kind]}" for kind in WRK_ERRORS if fields[kind])
     return Sample(
-        target.name, era, "wrk", connections, report.ok_per_s, fields["mean_us"] / 1000,
-        fields["p50_us"] / 1000, fields["p90_us"] / 1000, fields["p99_us"] / 1000, fields["max_us"] / 1000,
-        report.errors, detail,
-        server_cpu_s / report.seconds, report.cpu_s / report.seconds,
+        case.name, case.era, "wrk", connections, report.ok_per_s, latency_ms, report.errors, detail,
+        cpu.server_s / report.seconds, report.cpu_s / report.seconds,
     )  # fmt: skip
 
 
-def loadtest_argv(url: str, era: str, seconds: int, json_path: str) -> list[str]:
-    """``mocopr loadtest``: closed loop, ``CONNECTIONS`` clients, ``add(1, 2)`` only."""
-    return [
-        sys.executable, "-m", "mocopr", "loadtest", url, "--clients", str(CONNECTIONS), "--duration",
-        str(seconds), "--tool", "add", "--arguments", '{"a": 1, "b": 2}', "--era", era, "--json", json_path,
-        "--quiet",
-    ]  # fmt: skip
-
-
-def measure_loadtest(target: Target, era: str, started: Started, seconds: int, log_dir: Path) -> Sample:
-    """One ``mocopr loadtest`` run, as a user runs it (its own process and load processes), read back
-    from its JSON report. Its CPU time covers the whole command, start-up included."""
-    json_path = log_dir / "loadtest.json"
-    json_path.unlink(missing_ok=True)
-    argv = loadtest_argv(started.server.url, era, seconds, str(json_path))
-    before, usage = cpu_seconds(started.processes), resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(
-        argv, cwd=ROOT, capture_output=True, text=True, timeout=seconds + LOADTEST_TIMEOUT, check=False
-    )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_cpu_s = server_cpu_since(target, started, before)
-    if not json_path.exists():
-        raise BenchmarkError(f"{shlex.join(argv)} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
-    report = json.loads(json_path.read_text())
-    if not report["complete"]:
-        raise BenchmarkError(f"{target.name} ({era}): the load tester stopped early: {report['error']}")
-    overall, measured = report["overall"], report["measured_s"]
-    latency, errors = overall["latency_ms"], overall["errors"]
-    generator_cpu_s = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
+def measure_loadtest(
+    under_test: ServerUnderTest, processes: Mapping[str, psutil.Process], seconds: int, log_dir: Path
+) -> Sample:
+    """One ``mocopr loadtest`` run, with the server's CPU time around it."""
+    case = under_test.case
+    with failing_if_server_dies(case.name), CpuMeter(processes) as cpu:
+        report = run_loadtest(
+            under_test.server.url, case.era, CONNECTIONS, seconds, log_dir / "loadtest.json"
+        )
     return Sample(
-        target.name, era, "loadtest", CONNECTIONS, overall["ok"] / measured, latency["mean"],
-        latency["p50"], latency["p90"], latency["p99"], latency["max"],
-        overall["requests"] - overall["ok"], loadtest_errors(errors),
-        server_cpu_s / measured, generator_cpu_s / measured,
+        case.name, case.era, "loadtest", CONNECTIONS, report.ok_per_s, report.latency_ms, report.errors,
+        report.error_detail, cpu.server_s / report.seconds, report.cpu_s / report.seconds,
     )  # fmt: skip
-
-
-def loadtest_errors(errors: dict[str, Any]) -> str:
-    """The load tester's errors in a few words (empty when there are none)."""
-    parts = [f"transport {kind} x{n}" for kind, n in errors["transport"]["by_kind"].items()]
-    parts += [f"HTTP {status} x{n}" for status, n in errors["http"]["by_status"].items()]
-    parts += [f"JSON-RPC {code} x{n}" for code, n in errors["jsonrpc"]["by_code"].items()]
-    parts += [f"{kind} x{errors[kind]}" for kind in ("tool", "invalid") if errors[kind]]
-    return ", ".join(parts)
-
-
-def server_cpu_since(target: Target, started: Started, before: float) -> float:
-    try:
-        return cpu_seconds(started.processes) - before
-    except psutil.Error:
-        raise BenchmarkError(f"{target.name}: a server process died during the run") from None
 
 
 def measure_case(
-    target: Target, era: str, options: argparse.Namespace, log_dir: Path, wrk_first: bool
+    suite_case: SuiteCase, options: argparse.Namespace, log_dir: Path, wrk_first: bool
 ) -> list[Sample]:
     """A fresh server: one strict check, a warm-up, wrk and the load tester at ``CONNECTIONS`` (in the
-    order ``wrk_first`` says), then the latency sweep where ``target`` has one."""
-    with started(target, era, log_dir) as server:
-        script_args = wrk_script_args(server.server, era)
-        case = Case(target.name, FLOOR if target.peer == "nginx" else target.peer, era)
-        check_first_answer(case, server.server.url, script_args)
-        run_wrk(case.script, server.server.url, script_args, threads=1, connections=CONNECTIONS,
-                seconds=options.warmup)  # fmt: skip
+    order ``wrk_first`` says), then the latency sweep where the target has one."""
+    target, era = suite_case
+    with started(target, era, log_dir) as under_test:
+        processes = server_processes(under_test)
+        under_test.warm_up(Load(1, CONNECTIONS), options.warmup)
 
         def wrk() -> Sample:
-            return measure_wrk(target, era, server, script_args, CONNECTIONS, options.duration)
+            return measure_wrk(under_test, processes, CONNECTIONS, options.duration)
 
         def loadtest() -> Sample:
-            return measure_loadtest(target, era, server, options.duration, log_dir)
+            return measure_loadtest(under_test, processes, options.duration, log_dir)
 
         samples = [wrk(), loadtest()] if wrk_first else [loadtest(), wrk()]
         if era == "modern" and target.name in SWEEP_TARGETS:
-            samples += [measure_wrk(target, era, server, [], c, options.duration) for c in SWEEP]
+            samples += [measure_wrk(under_test, processes, c, options.duration) for c in SWEEP]
     return samples
 
 
@@ -408,146 +257,10 @@ def describe(sample: Sample) -> str:
     return (
         f"{sample.target} {sample.era} {sample.tool} -c{sample.connections}:"
         f" {sample.ok_per_s:,.0f} answers/s,"
-        f" p50 {sample.p50_ms:.2f} ms, p99 {sample.p99_ms:.2f} ms, errors {sample.errors},"
+        f" p50 {sample.latency_ms['p50']:.2f} ms, p99 {sample.latency_ms['p99']:.2f} ms,"
+        f" errors {sample.errors},"
         f" CPU server {sample.server_cpu:.0%}, generator {sample.generator_cpu:.0%}"
     )
-
-
-# -- serialization -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Conversions:
-    """One library's four conversions of one ``tools/call`` of ``echo``: each a call with no argument
-    that does the work once and returns what it made."""
-
-    encode_request: Callable[[], Any]
-    decode_request: Callable[[], Any]
-    encode_result: Callable[[], Any]
-    decode_result: Callable[[], Any]
-
-
-CONVERSIONS = ("encode_request", "decode_request", "encode_result", "decode_result")
-CONVERSION_NAMES = {
-    "encode_request": "request -> bytes",
-    "decode_request": "bytes -> request",
-    "encode_result": "result -> bytes",
-    "decode_result": "bytes -> result",
-}
-
-
-def mocopr_conversions(text: str, request: bytes, answer: bytes) -> Conversions:
-    """msgspec, as mocopr's dispatcher does it: the envelope with raw params, the params struct, the
-    tool's own typed argument decoder; the result shaped by the tool and encoded in place."""
-    tool = mocopr_app.tools.get("echo")
-    assert tool is not None
-    decode_reply = msgspec.json.Decoder(Reply).decode
-
-    def decode_request() -> Any:
-        envelope = messages.decode_message(request)
-        assert isinstance(envelope, messages.Envelope)
-        messages.check_envelope(envelope)
-        params = messages.decode_params(envelope.params, messages.CallToolParams)
-        return tool.decode_arguments(params.arguments)
-
-    return Conversions(
-        encode_request=lambda: messages.encode_request(
-            REQUEST_ID, "tools/call", {"name": "echo", "arguments": {"text": text}}
-        ),
-        decode_request=decode_request,
-        encode_result=lambda: messages.encode_result(REQUEST_ID, tool.result(text)),
-        decode_result=lambda: decode_reply(answer).result,
-    )
-
-
-def sdk_conversions(text: str, request: bytes, answer: bytes) -> Conversions:
-    """The SDK's pydantic models (``mcp.types``), as its client session and transports use them."""
-    tool = sdk_app._tool_manager.get_tool("echo")
-    assert tool is not None
-    arguments_model = tool.fn_metadata.arg_model
-    validate_json = jsonrpc_message_adapter.validate_json
-
-    def encode_request() -> bytes:
-        call = CallToolRequest(params=CallToolRequestParams(name="echo", arguments={"text": text}))
-        data = call.model_dump(by_alias=True, mode="json", exclude_none=True)
-        message = JSONRPCRequest(jsonrpc="2.0", id=REQUEST_ID, method=data["method"], params=data["params"])
-        return message.model_dump_json(by_alias=True, exclude_unset=True).encode()
-
-    def decode_request() -> Any:
-        message = validate_json(request, by_name=False)
-        params = CallToolRequestParams.model_validate(message.params, by_name=False)
-        return arguments_model.model_validate(params.arguments or {})
-
-    def encode_result() -> bytes:
-        result = CallToolResult(
-            content=[TextContent(type="text", text=text)], structured_content={"result": text}
-        )
-        response = JSONRPCResponse(
-            jsonrpc="2.0",
-            id=REQUEST_ID,
-            result=result.model_dump(by_alias=True, mode="json", exclude_none=True),
-        )
-        return response.model_dump_json(by_alias=True, exclude_unset=True).encode()
-
-    def decode_result() -> CallToolResult:
-        message = validate_json(answer, by_name=False)
-        return CallToolResult.model_validate(message.result, by_name=False)
-
-    return Conversions(encode_request, decode_request, encode_result, decode_result)
-
-
-LIBRARIES: dict[str, Callable[[str, bytes, bytes], Conversions]] = {
-    "mocopr (msgspec)": mocopr_conversions,
-    "SDK (pydantic, mcp.types)": sdk_conversions,
-}
-
-
-def check_conversions(library: str, conversions: Conversions, text: str) -> None:
-    """Each conversion's output checked before it is timed: the request bytes decoded as plain JSON, the
-    decoded arguments and result compared with the text, the result bytes by ``codec.check`` (id, text
-    content, structured content, not a tool error); ``WrongAnswer`` if any is off."""
-    request = msgspec.json.decode(conversions.encode_request())
-    if request != {
-        "jsonrpc": "2.0", "id": REQUEST_ID, "method": "tools/call",
-        "params": {"name": "echo", "arguments": {"text": text}},
-    }:  # fmt: skip
-        raise WrongAnswer(f"{library}: wrong request bytes")
-    arguments = conversions.decode_request()
-    if (arguments.get("text") if isinstance(arguments, dict) else arguments.text) != text:
-        raise WrongAnswer(f"{library}: wrong arguments decoded")
-    check_call_answer(conversions.encode_result(), text, Row(library, "echo", "in process"))
-    result = conversions.decode_result()
-    content = result.content[0]
-    structured = getattr(result, "structuredContent", None) or getattr(result, "structured_content", None)
-    if content.text != text or structured != {"result": text}:
-        raise WrongAnswer(f"{library}: wrong result decoded")
-
-
-def time_call(call: Callable[[], Any], number: int) -> float:
-    """Seconds per call over ``number`` calls."""
-    return timeit.Timer(call).timeit(number) / number
-
-
-def measure_serialization(repeats: int, seconds: float) -> dict[tuple[str, str, str], list[float]]:
-    """Seconds per conversion, ``repeats`` figures each, by (size, library, conversion). The count per
-    figure is set once, from three calls (which also warm up), so that a figure takes about ``seconds``;
-    the conversions and libraries take turns within each repeat."""
-    timings: dict[tuple[str, str, str], list[float]] = {}
-    for size, n in SIZES.items():
-        text = make_text(n)
-        request = make_request("echo", text)
-        answer = mocopr_conversions(text, request, b"").encode_result()  # both decode the same result
-        plans = []
-        for library, build in LIBRARIES.items():
-            conversions = build(text, request, answer)
-            check_conversions(library, conversions, text)
-            for name in CONVERSIONS:
-                call = getattr(conversions, name)
-                plans.append(((size, library, name), call, max(1, round(seconds / time_call(call, 3)))))
-        for _ in range(repeats):
-            for key, call, number in plans:
-                timings.setdefault(key, []).append(time_call(call, number))
-    return timings
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -555,17 +268,11 @@ def measure_serialization(repeats: int, seconds: float) -> dict[tuple[str, str, 
 
 def medians(samples: list[Sample]) -> dict[tuple[str, str, str, int], float]:
     """Median correct answers per second by (target, era, tool, connections)."""
-    keys = {(s.target, s.era, s.tool, s.connections) for s in samples}
-    return {
-        key: median(s.ok_per_s for s in samples if (s.target, s.era, s.tool, s.connections) == key)
-        for key in keys
-    }
+    return medians_by(samples, lambda s: s.key, lambda s: s.ok_per_s)
 
 
 def select(samples: list[Sample], target: str, era: str, tool: str, connections: int) -> list[Sample]:
-    return [
-        s for s in samples if (s.target, s.era, s.tool, s.connections) == (target, era, tool, connections)
-    ]
+    return group_by(samples, lambda s: s.key).get((target, era, tool, connections), [])
 
 
 def rows_of(
@@ -581,49 +288,55 @@ def rows_of(
 def throughput_table(samples: list[Sample], era: str, runs: list[Target], nginx: str) -> list[str]:
     """Correct answers per second: both generators' medians and runs, their ratio, the share of nginx."""
     figures = medians(samples)
-    lines = [
-        "| server | wrk answers/s | wrk runs | loadtest answers/s | loadtest runs | loadtest / wrk"
-        " | of nginx (wrk) | of nginx (loadtest) |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
-    ]
+    headings = [
+        "server", "wrk answers/s", "wrk runs", "loadtest answers/s", "loadtest runs", "loadtest / wrk",
+        "of nginx (wrk)", "of nginx (loadtest)",
+    ]  # fmt: skip
+    rows = []
     for target, own in rows_of(samples, era, runs):
         rate = {tool: figures[target.name, era, tool, CONNECTIONS] for tool in GENERATORS}
         ceiling = {tool: figures.get((nginx, "modern", tool, CONNECTIONS), 0.0) for tool in GENERATORS}
-        lines.append(
-            f"| {target.name} | {rate['wrk']:,.0f} | {runs_text(own['wrk'])} | {rate['loadtest']:,.0f}"
-            f" | {runs_text(own['loadtest'])} | {rate['loadtest'] / rate['wrk']:.2f}"
-            f" | {share(rate['wrk'], ceiling['wrk'])} | {share(rate['loadtest'], ceiling['loadtest'])} |"
-        )
-    return lines
+        rows.append([
+            target.name, f"{rate['wrk']:,.0f}", each_run(s.ok_per_s for s in own["wrk"]),
+            f"{rate['loadtest']:,.0f}", each_run(s.ok_per_s for s in own["loadtest"]),
+            f"{rate['loadtest'] / rate['wrk']:.2f}",
+            share(rate["wrk"], ceiling["wrk"]), share(rate["loadtest"], ceiling["loadtest"]),
+        ])  # fmt: skip
+    return table(headings, rows)
 
 
 def detail_table(samples: list[Sample], era: str, runs: list[Target]) -> list[str]:
     """Latency, errors and CPU of the same runs, each cell ``wrk / loadtest``."""
-    lines = [
-        "| server | p50 ms | p99 ms | mean ms | mean ms (Little) | errors | server CPU | generator CPU |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    headings = [
+        "server",
+        "p50 ms",
+        "p99 ms",
+        "mean ms",
+        "mean ms (Little)",
+        "errors",
+        "server CPU",
+        "generator CPU",
     ]
-    for target, own in rows_of(samples, era, runs):
+    return table(headings, (detail_row(target, own) for target, own in rows_of(samples, era, runs)))
 
-        def cell(of: Callable[[Sample], float], fmt: str, own: dict[str, list[Sample]] = own) -> str:
-            return " / ".join(format(median(of(s) for s in own[tool]), fmt) for tool in GENERATORS)
 
-        errors = " / ".join(str(sum(s.errors for s in own[tool])) for tool in GENERATORS)
-        lines.append(
-            f"| {target.name} | {cell(lambda s: s.p50_ms, '.2f')} | {cell(lambda s: s.p99_ms, '.2f')}"
-            f" | {cell(lambda s: s.mean_ms, '.2f')} | {cell(little_ms, '.2f')} | {errors}"
-            f" | {cell(lambda s: s.server_cpu, '.0%')} | {cell(lambda s: s.generator_cpu, '.0%')} |"
-        )
-    return lines
+def detail_row(target: Target, own: dict[str, list[Sample]]) -> list[str]:
+    def cell(of: Callable[[Sample], float], fmt: str) -> str:
+        return " / ".join(format(median(of(s) for s in own[tool]), fmt) for tool in GENERATORS)
+
+    def latency(key: str) -> str:
+        return cell(lambda s: s.latency_ms[key], ".2f")
+
+    errors = " / ".join(str(sum(s.errors for s in own[tool])) for tool in GENERATORS)
+    return [
+        target.name, latency("p50"), latency("p99"), latency("mean"), cell(little_ms, ".2f"), errors,
+        cell(lambda s: s.server_cpu, ".0%"), cell(lambda s: s.generator_cpu, ".0%"),
+    ]  # fmt: skip
 
 
 def little_ms(sample: Sample) -> float:
     """The mean time per answer on one connection, by Little's law: connections / answers per second."""
     return 1000 * sample.connections / sample.ok_per_s
-
-
-def runs_text(own: list[Sample]) -> str:
-    return " / ".join(f"{s.ok_per_s:,.0f}" for s in own)
 
 
 def share(value: float, ceiling: float) -> str:
@@ -639,19 +352,13 @@ def ratio_lines(
     lines = []
     for label, mine, theirs in pairs:
         for era in ERAS:
-            found = [
-                (tool, figures[mine, era, tool, CONNECTIONS], figures[theirs, era, tool, CONNECTIONS])
-                for tool in GENERATORS
-                if (mine, era, tool, CONNECTIONS) in figures and (theirs, era, tool, CONNECTIONS) in figures
-            ]
+            found = []
+            for tool in GENERATORS:
+                a, b = (figures.get((name, era, tool, CONNECTIONS)) for name in (mine, theirs))
+                if a is not None and b is not None:
+                    found.append(f"{tool} {ratio(a, b, as_share=as_share)}")
             if found:
-                lines.append(
-                    f"- {label}, {era}: "
-                    + "; ".join(
-                        f"{tool} **{f'{a / b:.0%}' if as_share else f'{a / b:.1f}x'}** ({a:,.0f} / {b:,.0f})"
-                        for tool, a, b in found
-                    )
-                )
+                lines.append(f"- {label}, {era}: " + "; ".join(found))
     return lines
 
 
@@ -672,43 +379,39 @@ def ceiling_lines(samples: list[Sample], nginx: str) -> list[str]:
     figures = medians(samples)
     if any((nginx, "modern", tool, CONNECTIONS) not in figures for tool in GENERATORS):
         return ["- not measured"]
-    wrk, loadtest = (
-        figures[nginx, "modern", "wrk", CONNECTIONS],
-        figures[nginx, "modern", "loadtest", CONNECTIONS],
-    )
-    ratio = loadtest / wrk
-    verdict = "**met**" if ratio >= CEILING_TARGET else "**not met**"
+    wrk, loadtest = (figures[nginx, "modern", tool, CONNECTIONS] for tool in GENERATORS)
+    fraction = loadtest / wrk
     cpu = {
         tool: median(s.generator_cpu for s in select(samples, nginx, "modern", tool, CONNECTIONS))
         for tool in GENERATORS
     }
     return [
         f"- against nginx: wrk {wrk:,.0f} answers/s, `mocopr loadtest` {loadtest:,.0f} answers/s:"
-        f" **{ratio:.2f}** of wrk; at least {CEILING_TARGET:.0%} of wrk: {verdict}",
+        f" **{fraction:.2f}** of wrk; at least {CEILING_TARGET:.0%} of wrk:"
+        f" {verdict(fraction >= CEILING_TARGET)}",
         f"- generator CPU against nginx: wrk {cpu['wrk']:.0%} (one thread), loadtest {cpu['loadtest']:.0%}"
         " (its load processes and its parent, start-up included)",
     ]
 
 
 def sweep_table(samples: list[Sample]) -> list[str]:
-    lines = [
-        "| server | connections | answers/s | p50 ms | p90 ms | p99 ms | max ms | mean ms (Little)"
-        " | errors |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
+    headings = [
+        "server", "connections", "answers/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms (Little)",
+        "errors",
+    ]  # fmt: skip
+    rows = []
     for target in SWEEP_TARGETS:
         for connections in SWEEP:
             own = select(samples, target, "modern", "wrk", connections)
             if not own:
                 continue
-            rate = median(s.ok_per_s for s in own)
-            lines.append(
-                f"| {target} | {connections} | {rate:,.0f} | {median(s.p50_ms for s in own):.2f}"
-                f" | {median(s.p90_ms for s in own):.2f} | {median(s.p99_ms for s in own):.2f}"
-                f" | {median(s.max_ms for s in own):.1f} | {median(little_ms(s) for s in own):.3f}"
-                f" | {sum(s.errors for s in own)} |"
-            )
-    return lines
+            latency = {key: median(s.latency_ms[key] for s in own) for key in ("p50", "p90", "p99", "max")}
+            rows.append([
+                target, str(connections), f"{median(s.ok_per_s for s in own):,.0f}", f"{latency['p50']:.2f}",
+                f"{latency['p90']:.2f}", f"{latency['p99']:.2f}", f"{latency['max']:.1f}",
+                f"{median(little_ms(s) for s in own):.3f}", str(sum(s.errors for s in own)),
+            ])  # fmt: skip
+    return table(headings, rows)
 
 
 def sweep_ratio_lines(samples: list[Sample], mine: str, theirs: str) -> list[str]:
@@ -716,41 +419,12 @@ def sweep_ratio_lines(samples: list[Sample], mine: str, theirs: str) -> list[str
     for connections in SWEEP:
         a, b = (select(samples, name, "modern", "wrk", connections) for name in (mine, theirs))
         if a and b:
-            p50 = median(s.p50_ms for s in b) / median(s.p50_ms for s in a)
+            p50 = median(s.latency_ms["p50"] for s in b) / median(s.latency_ms["p50"] for s in a)
             rate = median(s.ok_per_s for s in a) / median(s.ok_per_s for s in b)
             lines.append(
                 f"- -c{connections}: {theirs} p50 / {mine} p50 **{p50:.1f}x**;"
                 f" answers/s {mine} / {theirs} **{rate:.1f}x**"
             )
-    return lines
-
-
-def serialization_lines(timings: dict[tuple[str, str, str], list[float]]) -> list[str]:
-    sizes = list(SIZES)
-    request_bytes = {size: len(make_request("echo", make_text(n))) for size, n in SIZES.items()}
-    lines = [
-        "| payload | library | " + " | ".join(CONVERSION_NAMES[c] for c in CONVERSIONS) + " | all four |",
-        "|---|---|" + "--:|" * (len(CONVERSIONS) + 1),
-    ]
-    figure = {key: statistics.median(values) * 1e6 for key, values in timings.items()}
-    for size in sizes:
-        for library in LIBRARIES:
-            row = [figure[size, library, c] for c in CONVERSIONS]
-            lines.append(
-                f"| {size} ({request_bytes[size]:,} B request) | {library} | "
-                + " | ".join(f"{value:,.1f}" for value in row)
-                + f" | {sum(row):,.1f} |"
-            )
-    mine, theirs = LIBRARIES
-    lines += ["", "| SDK time / mocopr time | " + " | ".join(sizes) + " |", "|---|" + "--:|" * len(sizes)]
-    for conversion in (*CONVERSIONS, None):
-        cells = []
-        for size in sizes:
-            names = [conversion] if conversion else list(CONVERSIONS)
-            slower = sum(figure[size, theirs, c] for c in names) / sum(figure[size, mine, c] for c in names)
-            cells.append(f"{slower:.1f}x")
-        label = CONVERSION_NAMES[conversion] if conversion else "all four"
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -767,21 +441,20 @@ def software_facts(fastmcp: bool) -> list[str]:
 
 def report(
     samples: list[Sample],
-    timings: dict[tuple[str, str, str], list[float]],
+    timings: Timings,
     runs: list[Target],
     options: argparse.Namespace,
-    facts: list[str],
+    environment: Environment,
     failures: list[str],
-    load_average: list[str],
-) -> str:
-    nginx = next(target.name for target in runs if target.peer == "nginx")
-    of_nginx = [(f"{t.name} / nginx", t.name, nginx) for t in runs if t.peer != "nginx"]
-    example = shlex.join(loadtest_argv("URL", "ERA", options.duration, "FILE"))
+) -> list[str]:
+    nginx = next(target.name for target in runs if target.peer == peers.NGINX)
+    of_nginx = [(f"{t.name} / nginx", t.name, nginx) for t in runs if t.peer != peers.NGINX]
+    example = shlex.join(loadtest_argv("URL", "ERA", CONNECTIONS, options.duration, "FILE"))
     lines = [
         "# The benchmark suite: mocopr, the official SDK, FastMCP and nginx",
         "",
-        f"Command: `{shlex.join(sys.orig_argv)}`, from the repository's root; written by"
-        " `benchmarks/suite.py`, whose docstring says what each figure is and why.",
+        f"{command_line()}; written by `benchmarks/suite.py`, whose docstring says what each figure is and"
+        " why.",
         "",
         f"Workload: `tools/call add(a=1, b=2)`; {options.duration} s per measured run after a"
         f" {options.warmup} s warm-up with wrk; {options.repeats} repeat(s), the cases taking turns; a fresh"
@@ -789,8 +462,8 @@ def report(
         "",
         "## Machine and software",
         "",
-        *facts,
-        f"- load average (1 min) at the start and the end: {', '.join(load_average)}",
+        *environment.facts,
+        environment.load_average_line(),
         "",
         "## Commands",
         "",
@@ -866,30 +539,12 @@ def report(
         lines += [f"- {s.target}, {s.era}, {s.tool} -c{s.connections}: {s.error_detail}" for s in failed]
     if failures:
         lines += ["", "## Cases that failed", "", *(f"- {failure}" for failure in failures)]
-    return repository_relative("\n".join(lines) + "\n")
-
-
-# -- running -----------------------------------------------------------------------------------
-
-
-def write_section(results: Path, text: str) -> None:
-    """Replace the suite's section of ``results`` with ``text``, its headings one level down, so
-    that the curated figures around it stay as they are."""
-    before, begin, rest = results.read_text().partition(SECTION_BEGIN)
-    _, end, after = rest.partition(SECTION_END)
-    if not begin or not end:
-        raise SystemExit(f"suite: {results} has no section marked {SECTION_BEGIN} ... {SECTION_END}")
-    demoted = "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
-    results.write_text(f"{before}{SECTION_BEGIN}\n{demoted}\n{SECTION_END}{after}")
+    return lines
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run (default: 5)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per case (default: 3)")
-    parser.add_argument(
-        "--warmup", type=int, default=2, help="seconds of wrk load before each case (default: 2)"
-    )
+    add_run_options(parser, duration=5, warmup_help="seconds of wrk load before each case")
     parser.add_argument("--workers", type=int, default=2, help="N, worker processes of the N-worker servers")
     parser.add_argument(
         "--quick", action="store_true",
@@ -916,41 +571,31 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(GRACE_ENV)
     fastmcp = importlib.util.find_spec("fastmcp") is not None
     runs = targets(options.workers, fastmcp)
-    facts = [*machine_facts(), *software_facts(fastmcp)]
-    load_average = [f"{os.getloadavg()[0]:.2f}"]
+    environment = Environment(*software_facts(fastmcp))
     try:
         timings = measure_serialization(options.codec_repeats, options.codec_seconds)
     except WrongAnswer as exc:
         print(f"suite: {exc}", file=sys.stderr)
         return 2
     print("suite: serialization measured", file=sys.stderr, flush=True)
-    samples: list[Sample] = []
-    failures: list[str] = []
-    cases = [(target, era) for target in runs for era in target.eras]
-    with tempfile.TemporaryDirectory(prefix="suite.") as log_dir:
-        for repeat in range(1, options.repeats + 1):
-            for index, (target, era) in enumerate(cases):
-                started_at = time.monotonic()
-                try:
-                    measured = measure_case(target, era, options, Path(log_dir), (repeat + index) % 2 == 0)
-                except (BenchmarkError, subprocess.TimeoutExpired, OSError, psutil.Error) as exc:
-                    failures.append(f"repeat {repeat}, {target.name}, {era}: {exc}")
-                    print(f"suite: {failures[-1]}", file=sys.stderr, flush=True)
-                    continue
-                samples += measured
-                for sample in measured:
-                    print(f"[{repeat}/{options.repeats}] {describe(sample)}", file=sys.stderr, flush=True)
-                print(f"  ({time.monotonic() - started_at:.0f} s)", file=sys.stderr, flush=True)
-    load_average.append(f"{os.getloadavg()[0]:.2f}")
-    text = report(samples, timings, runs, options, facts, failures, load_average)
-    print(text)
-    if options.output:
-        options.output.write_text(text)
-    elif not options.quick:
-        write_section(RESULTS, text)
+
+    def measure_turn(suite_case: SuiteCase, turn: Turn) -> list[Sample]:
+        wrk_first = (turn.repeat + turn.index) % 2 == 0  # wrk and the load tester take turns going first
+        return measure_case(suite_case, options, turn.log_dir, wrk_first)
+
+    rounds = take_turns(
+        "suite", [(target, era) for target in runs for era in target.eras], options.repeats, measure_turn,
+        label=lambda suite_case: f"{suite_case[0].name}, {suite_case[1]}", describe=describe,
+        on_failure=OnFailure.RETRY,
+    )  # fmt: skip
+    environment.finish()
+    failures = [str(failure) for failure in rounds.failures]
+    text = publish(report(rounds.results, timings, runs, options, environment, failures), options.output)
+    if not options.output and not options.quick:
+        replace_section(RESULTS, SECTION_BEGIN, SECTION_END, text)
     if failures:
         return 2
-    return 1 if any(sample.errors for sample in samples) else 0
+    return 1 if any(sample.errors for sample in rounds.results) else 0
 
 
 if __name__ == "__main__":

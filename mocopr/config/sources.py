@@ -39,6 +39,7 @@ _SPECIAL: dict[str, values.Parser] = {
     "server.ring_capacity": values.integer(4096),
     "server.state_key": values.hex_key,
     "http.endpoint": values.endpoint,
+    "http.trusted_proxies": values.networks,
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from mocopr.config.bind import parse_bind
 from mocopr.config.errors import show
+from mocopr.transport.forwarded import parse_network
 
 #: Checks one raw value and returns it typed, or raises ValueError with the reason.
 #: ``textual`` is true for environment variables and flags, whose values may be strings
@@ -111,6 +112,17 @@ def binds(value: Any, textual: bool) -> tuple[str, ...]:
         if binds.count(bind) > 1:
             raise ValueError(f"{bind} is listed twice")
     return binds
+
+
+def networks(value: Any, textual: bool) -> tuple[str, ...]:
+    """IP addresses and CIDR networks, kept as written once each is known to parse."""
+    try:
+        texts = strings(value, textual)
+    except ValueError:
+        raise _expected("a list of IP addresses or CIDR networks (10.0.0.0/8, ::1)", value) from None
+    for text in texts:
+        parse_network(text)
+    return texts
 
 
 def address_or_off(value: Any, textual: bool) -> str:

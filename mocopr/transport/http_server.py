@@ -8,6 +8,7 @@ a process's own listening sockets.
 """
 
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -45,11 +46,20 @@ class Responder:
     leaving also cancels it, which the modern era defines as cancellation.
     """
 
+    #: The connection the answer goes to; a subclass that answers elsewhere (over a ring, for
+    #: another worker) has none here.
+    _connection: "Connection | None" = None
+
     def __init__(self, connection: "Connection", keep_alive: bool) -> None:
         self._connection = connection
         self.keep_alive = keep_alive
         self.streaming = False
         self.done = False
+
+    @property
+    def peer(self) -> str | None:
+        """The address at the other end of the connection (a proxy's, behind one); None if unknown."""
+        return None if self._connection is None else self._connection.peer
 
     async def write(self, data: bytes) -> None:
         """Raw bytes of the response to the client."""
@@ -121,6 +131,16 @@ class Connection:
         self._read_first = True
         self._error: HttpError | None = None
         self._request_deadline = 0.0
+        self._accepted = time.monotonic()
+
+    @functools.cached_property
+    def peer(self) -> str | None:
+        """The peer's IP address, asked of the socket only when something needs it (a log line):
+        most connections never pay for it. None once the client is gone."""
+        try:
+            return self.sock.getpeername()[0]
+        except OSError:
+            return None
 
     async def write(self, data: bytes) -> None:
         """Send it all; the common case is one non-blocking write with no wait."""

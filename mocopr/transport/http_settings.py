@@ -41,5 +41,9 @@ class HttpSettings:
     #: Origin header values accepted (scheme://host[:port]); empty means loopback origins only.
     #: ``*`` accepts any origin. Requests without an Origin header are always accepted.
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    #: Reverse proxies (IP addresses or CIDR networks) believed when their X-Forwarded-For or
+    #: Forwarded header names the client (in log lines); empty trusts none, and the client is
+    #: whoever holds the connection.
+    trusted_proxies: tuple[str, ...] = ()
     #: Retry-After seconds sent with 503 answers.
     retry_after: int = 1

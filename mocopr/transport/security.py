@@ -1,5 +1,10 @@
 """Host and Origin validation: the defence against DNS rebinding that the MCP
-transport requires. A bad Origin gets 403, a bad Host 421."""
+transport requires. A bad Origin gets 403, a bad Host 421.
+
+A refusal says why, in the answer and in the log: a reverse proxy that does not
+pass the client's Host on (nginx's default sends the upstream's name) is refused
+on every request, and the operator has only the message to go by.
+"""
 
 import ipaddress
 from collections.abc import Callable
@@ -22,6 +27,31 @@ def _split_host(value: str) -> tuple[str, str]:
         return name + "]", rest.removeprefix(":")
     name, _, port = value.partition(":")
     return name, port
+
+
+#: How much of a refused value a message shows: enough to recognise it, not a 16 KiB header.
+_SHOWN = 100
+_LOOPBACK_NAMES = "localhost, 127.0.0.1 or [::1] on any port"
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "...")
+
+
+class FirstSeen:
+    """The values seen so far, up to a bound: a refusal is logged the first time its value comes
+    by, and once the bound is reached no more are, so that a client cycling through made-up
+    values grows neither the memory nor the log."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._seen: set[str | None] = set()
+
+    def first(self, value: str | None) -> bool:
+        if value in self._seen or len(self._seen) >= self._size:
+            return False
+        self._seen.add(value)
+        return True
 
 
 class HostGuard:
@@ -70,6 +100,22 @@ class HostGuard:
             return _is_loopback(name)
         return name in self._hosts
 
+    def host_refusal(self, host: str | None) -> str:
+        """Why ``host`` (a Host header, None if there is none) is refused, and the two ways to
+        let it in: a proxy that passes the client's Host on, or the name in ``allowed_hosts``."""
+        if self._loopback_only:
+            allowed = f"{_LOOPBACK_NAMES} (bound to loopback, http.allowed_hosts is empty)"
+        else:
+            allowed = ", ".join(sorted(self._hosts)) + " (http.allowed_hosts)"
+        seen = f"Host {_shown(host)} is not allowed" if host else "a request needs a Host header"
+        name = _shown(_split_host(host)[0]) if host else "the name clients use"
+        return (
+            f"Misdirected request: {seen}; allowed: {allowed}. "
+            "Behind a reverse proxy, have it pass the client's Host on "
+            "(nginx: proxy_set_header Host $host:$server_port;), "
+            f"or add {name} to http.allowed_hosts (MOCOPR_HTTP_ALLOWED_HOSTS)."
+        )
+
     def origin_ok(self, origin: str | None) -> bool:
         if origin is None or self._any_origin:
             return True
@@ -83,3 +129,15 @@ class HostGuard:
             return False
         parts = urlsplit(origin)
         return parts.scheme in ("http", "https") and _is_loopback(parts.hostname or "")
+
+    def origin_refusal(self, origin: str) -> str:
+        """Why ``origin`` is refused, and how to let a page from there in."""
+        if self._origins:
+            allowed = ", ".join(sorted(self._origins)) + " (http.allowed_origins)"
+        else:
+            allowed = f"http or https on {_LOOPBACK_NAMES} (http.allowed_origins is empty)"
+        return (
+            f"Forbidden: Origin {_shown(origin)} is not allowed; allowed: {allowed}. "
+            f"To serve pages from there, add {_shown(origin.rstrip('/'))} to http.allowed_origins "
+            "(MOCOPR_HTTP_ALLOWED_ORIGINS)."
+        )

@@ -32,12 +32,12 @@ from mocopr.protocol.versions import (
     Era,
     allows_batches,
 )
-from mocopr.transport import http_headers, sse
+from mocopr.transport import forwarded, http_headers, sse
 from mocopr.transport.http1 import Request
 from mocopr.transport.http_server import ClientGone, Headers, Responder
 from mocopr.transport.http_sessions import HttpSession, SessionTable
 from mocopr.transport.http_settings import HttpSettings
-from mocopr.transport.security import HostGuard
+from mocopr.transport.security import FirstSeen, HostGuard
 
 log = logging.getLogger("mocopr.http")
 
@@ -173,6 +173,8 @@ class StreamableHttpEndpoint:
             settings.max_sessions, settings.session_idle_timeout, settings.session_event_buffer, app.changes
         )
         self.guard = HostGuard(settings.host, settings.allowed_hosts, settings.allowed_origins)
+        self._logged_hosts, self._logged_origins = FirstSeen(), FirstSeen()
+        self.trusted_proxies = forwarded.parse_networks(settings.trusted_proxies)
         self._retry_after = str(settings.retry_after).encode()
         self._mirrored: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         #: Where sessions owned by other worker processes are reached; None in one process.
@@ -184,18 +186,16 @@ class StreamableHttpEndpoint:
         if request.path != self.settings.endpoint:
             await responder.respond(404, [(b"content-type", b"text/plain")], b"Not Found\n")
             return
-        if not self.guard.host_ok(request.headers.get("host")):
-            await self._error(
-                responder,
-                421,
-                None,
-                McpError(errors.INVALID_REQUEST, "Misdirected request: Host not allowed"),
-            )
+        host = request.headers.get("host")
+        if not self.guard.host_ok(host):
+            refusal = self.guard.host_refusal(host)
+            await self._refuse(request, responder, 421, refusal, self._logged_hosts.first(host))
             return
-        if not self.guard.origin_ok(request.headers.get("origin")):
-            await self._error(
-                responder, 403, None, McpError(errors.INVALID_REQUEST, "Forbidden: Origin not allowed")
-            )
+        origin = request.headers.get("origin")
+        if not self.guard.origin_ok(origin):
+            assert origin is not None  # a request without one is never refused for it
+            refusal = self.guard.origin_refusal(origin)
+            await self._refuse(request, responder, 403, refusal, self._logged_origins.first(origin))
             return
         version = request.headers.get("mcp-protocol-version")
         modern = version is not None and version not in LEGACY_VERSIONS
@@ -228,6 +228,22 @@ class StreamableHttpEndpoint:
                 McpError(errors.INVALID_REQUEST, "Method not allowed"),
                 [(b"allow", allow)],
             )
+
+    def client_of(self, request: Request, responder: Responder) -> str | None:
+        """The client's address: the connection's peer, or the client a trusted proxy names.
+        The one address to log, or to key anything on a client by; it costs a header walk, so
+        it is asked for only where one is needed."""
+        return forwarded.client_address(responder.peer, request.headers, self.trusted_proxies)
+
+    async def _refuse(
+        self, request: Request, responder: Responder, status: int, reason: str, log_it: bool
+    ) -> None:
+        """A refusal for Host or Origin: the reason in the answer, and in the log if ``log_it``
+        (the first time its value is refused)."""
+        if log_it:
+            client = self.client_of(request, responder) or "an unknown address"
+            log.warning("%d for a request from %s: %s", status, client, reason)
+        await self._error(responder, status, None, McpError(errors.INVALID_REQUEST, reason))
 
     async def _error(
         self,

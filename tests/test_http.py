@@ -304,6 +304,15 @@ async def test_a_client_that_stops_reading_is_cut_off_and_others_are_served(serv
     assert 0 < received.count(b"HTTP/1.1 200") < count
 
 
+async def test_a_connection_that_sends_nothing_is_closed_after_the_request_timeout(serve):
+    """The time to send a first request runs from accept, not the (longer) keep-alive timeout:
+    a connection that never sends costs the server only that long."""
+    port = await serve(request_timeout=0.3, keep_alive_timeout=60)
+    connection = await RawConnection.open(port)
+    with trio.fail_after(10):
+        assert await connection.stream.receive_some(10) == b""
+
+
 async def test_idle_keep_alive_connection_is_closed(serve):
     port = await serve(keep_alive_timeout=0.2)
     connection = await RawConnection.open(port)

@@ -51,7 +51,12 @@ class Acceptor:
     def __init__(self, config: Config, listen_fds: list[int], supervisor_fd: int, table: LoadTable) -> None:
         self.config = config
         self.table = table
-        self.listeners = [trio.socket.from_stdlib_socket(socket.socket(fileno=fd)) for fd in listen_fds]
+        #: The listening sockets, as the standard library's (non-blocking once trio has them) and trio's.
+        self.listen_sockets = [socket.socket(fileno=fd) for fd in listen_fds]
+        self.listeners = [trio.socket.from_stdlib_socket(sock) for sock in self.listen_sockets]
+        #: Told to stop for good (SIGTERM, not a reload): close the listening sockets once the
+        #: backlog is handed over, so that later clients are refused before they send anything.
+        self.final = False
         self.supervisor = ControlChannel(socket.socket(fileno=supervisor_fd))
         self.workers: dict[int, WorkerLink] = {}
         self.stale_ns = int(config.server.heartbeat_timeout * 1e9)
@@ -66,6 +71,8 @@ class Acceptor:
             nursery.start_soon(cancel_on_signal, nursery.cancel_scope)
             await self._obey_supervisor()
             nursery.cancel_scope.cancel()
+        if self.final:
+            await self._close_listeners()
         self.supervisor.close()
         for link in self.workers.values():
             link.channel.close()
@@ -84,7 +91,24 @@ class Acceptor:
                 self._forget(message["slot"])
             elif op == "stop":
                 self.stopping = True
+                self.final = bool(message.get("final"))
                 return
+
+    async def _close_listeners(self) -> None:
+        """Hand over every connection the kernel has completed, then close the listening
+        sockets: a connection still in the backlog when the last copy closes would be reset
+        after its client may have sent a request; one made after is refused."""
+        for listener in self.listen_sockets:
+            while True:
+                try:
+                    sock, _ = listener.accept()  # non-blocking: only what is queued
+                except OSError:
+                    break
+                deadline = trio.current_time() + self.config.server.worker_boot_timeout
+                with trio.socket.from_stdlib_socket(sock) as connection:
+                    link, _ = self.scan()
+                    await self._hand_over(connection, deadline, link)
+            listener.close()
 
     def _learn(self, slot: int, generation: int, fd: int) -> None:
         self._forget(slot)

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -45,6 +46,9 @@ log = logging.getLogger("mocopr.supervisor")
 TICK = 0.25
 #: Seconds allowed, past the graceful timeout, for children to exit before they are killed.
 KILL_MARGIN = 5.0
+#: Seconds the acceptor has, on SIGTERM, to hand over its backlog and close the listening
+#: sockets before the workers are told to drain anyway.
+ACCEPTOR_STOP_TIMEOUT = 5.0
 
 
 class CrashLoop(Exception):
@@ -117,6 +121,8 @@ class Supervisor:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
                 nursery.start_soon(self._enqueue_signals)
+                # Health answers "starting" before any worker can answer an MCP request.
+                admin_url = await self._start_admin(nursery)
                 await self.spawn_acceptor()
                 for _ in range(self.config.server.workers):
                     worker = await self.spawn_worker()
@@ -124,7 +130,6 @@ class Supervisor:
                 urls = self.urls()
                 for url in urls:
                     log.info("serving %s at %s", self.config.app, url)
-                admin_url = await self._start_admin(nursery)
                 self.state = "running"
                 if on_ready is not None:
                     on_ready(urls, admin_url)
@@ -338,9 +343,17 @@ class Supervisor:
         systemd.stopping()
         self.stopping = True
         self.state = "stopping"
-        if self.acceptor is not None:
-            self.acceptor.expected_exit = True
-            await self._tell(self.acceptor, {"op": "stop"})
+        acceptor = self.acceptor
+        if acceptor is not None:
+            # It hands over the backlog and closes the listening sockets while the workers still
+            # take connections; then a client is refused before it sends, never cut off after.
+            acceptor.expected_exit = True
+            await self._tell(acceptor, {"op": "stop", "final": True})
+        for sock in self.listeners:
+            sock.close()
+        if acceptor is not None:
+            with trio.move_on_after(ACCEPTOR_STOP_TIMEOUT):
+                await acceptor.process.wait()
         for worker in list(self.workers.values()):
             await self.drain(worker)
         with trio.move_on_after(self.config.server.graceful_timeout + KILL_MARGIN):
@@ -377,9 +390,10 @@ class Supervisor:
         for old in list(self.workers.values()):
             if old.expected_exit:
                 continue
+            await self._wait_for_free_slot()
             new = await self.spawn_worker()
             await self._wait_ready(new)
-            await self.drain(old)
+            await self.drain(old, successor=new)
             await self._tell_acceptor({"op": "forget", "slot": old.slot})
         old_acceptor = self.acceptor
         if old_acceptor is not None:
@@ -390,12 +404,36 @@ class Supervisor:
         self.state = "running"
         systemd.ready(f"reloaded; serving {self.config.app} with {self.config.server.workers} workers")
 
-    async def drain(self, worker: Child) -> None:
-        """Tell a worker to drain, and let go of its socketpair's acceptor end: once the
-        acceptor closes its own copy too, the worker sees EOF and knows no connection is
-        still on its way to it."""
+    async def _wait_for_free_slot(self) -> None:
+        """A reload's new worker needs a slot while the old ones drain. When reloads come
+        faster than workers drain, reap exits until one is free (signals that come
+        meanwhile wait their turn); a worker still draining past its grace is killed."""
+        postponed: list[tuple[str, Any]] = []
+        deadline = trio.current_time() + self.config.server.graceful_timeout + KILL_MARGIN
+        while len(self.workers) >= self.table.slots:
+            with trio.move_on_at(deadline) as late:
+                kind, value = await self._events.receive()
+            if late.cancelled_caught:
+                oldest = min(self.workers.values(), key=lambda worker: worker.generation)
+                log.warning("%s did not drain in time; killing it", oldest.name)
+                oldest.process.kill()
+                deadline = math.inf
+            elif kind == "exit":
+                await self.reap(value)
+            else:
+                postponed.append((kind, value))
+        for event in postponed:
+            await self._events_in.send(event)
+
+    async def drain(self, worker: Child, successor: Child | None = None) -> None:
+        """Tell a worker to drain (handing its sessions to ``successor``, on a reload), and
+        let go of its socketpair's acceptor end: once the acceptor closes its own copy too,
+        the worker sees EOF and knows no connection is still on its way to it."""
         worker.expected_exit = True
-        await self._tell(worker, {"op": "drain"})
+        message: dict[str, Any] = {"op": "drain"}
+        if successor is not None:
+            message["successor"] = successor.slot
+        await self._tell(worker, message)
         if worker.acceptor_end is not None:
             worker.acceptor_end.close()
             worker.acceptor_end = None

@@ -114,11 +114,11 @@ class Connection:
         self.parser = http1.Http1Connection(limits)
         self.pending: deque[Request] = deque()
         self.closed = False
-        #: Between requests, with none of the next one received: safe to close when draining,
-        #: once it has served one (a client retries a request on a reused connection that
-        #: closed, but a fresh connection that closes unanswered is a failed request).
+        #: Between requests, with none of the next one received.
         self.idle = True
         self.served = 0
+        #: Seconds to wait for the next request on a kept-alive connection; shortened by a drain.
+        self.idle_timeout = settings.keep_alive_timeout
         #: Cancelled by the tracker's clock once ``deadline`` passes.
         self.timer = trio.CancelScope()
         #: When (``time.monotonic()``, cheaper than trio's clock) the current wait for the client
@@ -228,13 +228,31 @@ class Connection:
                 return None
             if self.parser.take_continue():
                 await self.write(CONTINUE)
-            busy = self.parser.in_request
-            deadline = self._request_deadline if busy else time.monotonic() + self.settings.keep_alive_timeout
+            if self.parser.in_request:
+                deadline = self._request_deadline
+            elif self.served:
+                deadline = time.monotonic() + self.idle_timeout
+            else:  # a new connection has request_timeout from accept to send its request, not more
+                deadline = self._accepted + self.settings.request_timeout
             data = await self._receive(deadline)
             if not data:
                 return None
             self._feed(data)
         return self.pending.popleft()
+
+    def take_late_bytes(self) -> bool:
+        """Whether bytes of a new request arrived just as the connection's idle deadline
+        passed (read now, without waiting): then it is answered rather than closed."""
+        if self.parser.in_request or self._error is not None or self.closed:
+            return False
+        try:
+            data = os.read(self.fd, RECEIVE_SIZE)
+        except OSError:  # BlockingIOError: nothing came; any other: the client is gone
+            return False
+        if not data:
+            return False
+        self._feed(data)
+        return True
 
     async def timed_out(self) -> None:
         """The connection's deadline passed: a request in progress gets 408."""
@@ -254,8 +272,14 @@ Handler = Callable[[Request, Responder], Awaitable[None]]
 
 
 class ConnectionTracker:
-    """The connections a process serves: it enforces their deadlines, and drains
-    them (idle ones close at once, busy ones after the answer they are writing).
+    """The connections a process serves: it enforces their deadlines, and drains them.
+
+    A drain closes no connection under a client that may be sending on it. A request
+    that has arrived, even in part, is read and answered with ``Connection: close``;
+    so is one that arrives on a kept-alive connection within ``drain_idle_timeout``
+    of its last answer, which is when a client in a request loop sends its next one.
+    Only a connection idle for longer is closed, and bytes that arrive just as it is
+    are still answered (see :meth:`Connection.take_late_bytes`).
 
     Deadlines are checked by one clock for all connections, as nginx's timers are,
     every tenth of the shortest timeout (between 10 ms and 0.5 s): a deadline passes
@@ -265,6 +289,8 @@ class ConnectionTracker:
     def __init__(self, settings: HttpSettings) -> None:
         self.connections: set[Connection] = set()
         self.draining = False
+        self._keep_alive_timeout = settings.keep_alive_timeout
+        self._drain_idle_timeout = min(settings.drain_idle_timeout, settings.keep_alive_timeout)
         self._empty = trio.Event()
         shorter = min(settings.request_timeout, settings.keep_alive_timeout, settings.write_timeout)
         self.resolution = min(max(shorter / 10, 0.01), 0.5)
@@ -282,10 +308,15 @@ class ConnectionTracker:
             self._empty = trio.Event()
 
     def drain(self) -> None:
+        """Answer what is on every connection with ``Connection: close``; give kept-alive
+        ones that are idle ``drain_idle_timeout`` from their last answer to send another."""
         self.draining = True
+        shortening = self._keep_alive_timeout - self._drain_idle_timeout
         for connection in self.connections:
-            if connection.idle and connection.served and not connection.parser.in_request:
-                connection.timer.cancel()
+            connection.idle_timeout = self._drain_idle_timeout
+            waiting = connection.idle and not connection.parser.in_request
+            if waiting and connection.served and connection.deadline != math.inf:
+                connection.deadline -= shortening
 
     async def wait_empty(self) -> None:
         while self.connections:
@@ -313,29 +344,39 @@ async def serve_connection(
     ``refused`` hears the status of every request the connection layer turns away."""
     connection = Connection(sock, settings, limits, refused)
     tracker.add(connection)
+    if tracker.draining:
+        connection.idle_timeout = tracker._drain_idle_timeout
     try:
-        with connection.timer:
-            while True:
-                request = await connection.next_request()
-                if request is None:
-                    return
-                connection.idle = False
-                responder = Responder(connection, request.keep_alive and not tracker.draining)
-                await handler(request, responder)
-                if not responder.done or not responder.keep_alive or connection.closed:
-                    return
-                connection.idle = True
-                connection.served += 1
-                if tracker.draining:
-                    return
-        if connection.timer.cancelled_caught:
-            with trio.move_on_after(1):
-                await connection.timed_out()
+        while True:
+            with connection.timer:
+                await _serve_requests(connection, handler, tracker)
+                return
+            if not (tracker.draining and connection.take_late_bytes()):
+                break
+            connection.timer = trio.CancelScope()
+        with trio.move_on_after(1):
+            await connection.timed_out()
     except ClientGone:
         return
     finally:
         tracker.discard(connection)
         sock.close()
+
+
+async def _serve_requests(connection: Connection, handler: Handler, tracker: ConnectionTracker) -> None:
+    """Answer requests in order until one is the last (either side said so) or the client
+    leaves. Once the tracker drains, the next answer says ``Connection: close``."""
+    while True:
+        request = await connection.next_request()
+        if request is None:
+            return
+        connection.idle = False
+        responder = Responder(connection, request.keep_alive and not tracker.draining)
+        await handler(request, responder)
+        if not responder.done or not responder.keep_alive or connection.closed:
+            return
+        connection.idle = True
+        connection.served += 1
 
 
 async def serve_listeners(

@@ -5,6 +5,7 @@ import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 import trio
 
@@ -63,6 +64,20 @@ class HttpSession:
         for stream in self.streams.values():
             stream.close()
 
+    def carry_over(self) -> tuple[Any, ...]:
+        """Let go of the session for another process to go on with (see
+        :meth:`SessionTable.take_in`): what ``initialize`` settled, what the client set
+        since, and the GET stream's events. The GET stream ends here, so its reader
+        reconnects, with ``Last-Event-ID``, to the new owner; requests in flight finish."""
+        self._unsubscribe()
+        self.standalone.close()
+        state = self.state
+        sequence, events = self.standalone.carry_over()
+        return (
+            state.id, state.protocol_version, state.client_capabilities, state.client_info,
+            state.initialized, state.log_level, sorted(state.subscriptions), sequence, events,
+        )  # fmt: skip
+
 
 class SessionTable:
     """The live sessions, at most ``max_sessions``, each expiring after ``idle_timeout``."""
@@ -90,6 +105,27 @@ class SessionTable:
         self._sessions[state.id] = session
         if self.on_open is not None:
             self.on_open(state)
+        return session
+
+    def states(self) -> list[LegacySession]:
+        """What every live session settled, to tell the other workers of."""
+        return [session.state for session in self._sessions.values()]
+
+    def carry_over(self) -> list[tuple[Any, ...]]:
+        """Let go of every session, for a successor to :meth:`take_in` (a reload): none is
+        ended, so nothing is announced as closed."""
+        sessions, self._sessions = self._sessions, {}
+        return [session.carry_over() for session in sessions.values()]
+
+    def take_in(self, carried: tuple[Any, ...]) -> HttpSession:
+        """Go on with a session another process carried over, as if it had begun here."""
+        session_id, version, capabilities, info, initialized, log_level, subscriptions, sequence, events = (
+            carried
+        )
+        state = LegacySession(session_id, version, capabilities, info, initialized, log_level)
+        state.subscriptions.update(subscriptions)
+        session = self.adopt(state)
+        session.standalone.go_on_from(sequence, events)
         return session
 
     def get(self, session_id: str) -> HttpSession | None:

@@ -18,10 +18,16 @@ class HttpSettings:
     #: Request heads (request line and headers) larger than this are refused with 431.
     max_header_size: int = 16 * 1024
     max_header_count: int = 100
-    #: Seconds a client has to send a request's head and body once it starts one (then 408).
+    #: Seconds a client has to send a request's head and body once it starts one (then 408), and a
+    #: new connection to send its first request (then it is closed): an idle slowloris costs little.
     request_timeout: float = 10.0
     #: Seconds an idle keep-alive connection is kept open.
     keep_alive_timeout: float = 30.0
+    #: Once a drain (SIGTERM, reload) begins, seconds a kept-alive connection may stay idle
+    #: after its last answer before it is closed. A client in a request loop sends its next
+    #: request well within it and has it answered with ``Connection: close``, so a drain
+    #: closes no connection under a client that is about to use it.
+    drain_idle_timeout: float = 1.0
     #: Seconds one write of a response may wait for the client to read (its window full), after
     #: which the connection closes: a client that stops reading cannot hold a connection either.
     write_timeout: float = 30.0

@@ -6,7 +6,8 @@ and the point to go on from.
 """
 
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
 
 import trio
 
@@ -21,10 +22,15 @@ def frame(data: bytes, event_id: str | None = None) -> bytes:
 
 
 def parse_event_id(value: str) -> tuple[str, int] | None:
+    """The stream and sequence number a ``Last-Event-ID`` names; None for a value that is not an
+    event id (ASCII digits only: ``str.isdigit`` takes "²" too; and few enough for ``int``)."""
     stream, _, sequence = value.rpartition(":")
-    if not stream or not sequence.isdigit():
+    if not stream or not (sequence.isascii() and sequence.isdigit()) or len(sequence) > _MAX_DIGITS:
         return None
     return stream, int(sequence)
+
+
+_MAX_DIGITS = 20  # of a sequence number: a uint64's, more than any stream counts to
 
 
 class EventStream:
@@ -54,6 +60,17 @@ class EventStream:
             self._events.append((self._sequence, event))
             self._wake()
         return event
+
+    def carry_over(self) -> tuple[int, list[tuple[int, bytes]]]:
+        """The sequence and the kept events: what another process needs to go on with this
+        stream where it stops, so that a reader resuming with ``Last-Event-ID`` misses nothing."""
+        return self._sequence, list(self._events)
+
+    def go_on_from(self, sequence: int, events: Iterable[Sequence[Any]]) -> None:
+        """Continue a stream another process carried over (see :meth:`carry_over`); the
+        events may come as lists, as msgpack decodes tuples."""
+        self._sequence = sequence
+        self._events.extend((number, event) for number, event in events)
 
     def close(self) -> None:
         self.closed = True

@@ -19,8 +19,16 @@ Replicas are as fresh as the rings: for the moment an announcement takes to
 cross, a new session's requests are forwarded, and an ended one's answered.
 
 Records are msgpack arrays, first element the kind: ``req``, ``out`` (response
-bytes), ``end``, ``cancel``, ``change``, and for replicas ``session``,
-``ended`` and ``touch``.
+bytes), ``end``, ``cancel``, ``change``, for replicas ``session``,
+``ended`` and ``touch``, ``adopt`` for a session carried over to a successor,
+and ``hello`` and ``synced``, with which a new worker hears of every session
+before it takes a connection.
+
+A reload replaces each worker by a new one, which takes over the old one's
+sessions whole (what ``initialize`` settled, the log level, subscriptions, the
+GET stream's events): the ids keep naming the old slot, so every worker keeps a
+table of sessions that live elsewhere than their id says, learnt from the new
+owner's announcements.
 """
 
 import itertools
@@ -29,14 +37,15 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import msgpack
+import msgspec
 import trio
 
 from mocopr.app.changes import Change, ChangeFeed
 from mocopr.app.session import LegacySession
-from mocopr.ipc.ring import Ring
+from mocopr.ipc.ring import Ring, RingCorrupted
 from mocopr.transport.http1 import Request
 from mocopr.transport.http_server import ClientGone, Responder
 
@@ -50,12 +59,60 @@ STREAM_BUFFER = 64
 TOUCH_INTERVAL = 1.0
 #: Seconds an announcement may wait for room in a full ring before it is dropped.
 ANNOUNCE_TIMEOUT = 1.0
+#: Seconds a new worker waits, at most, to hear every live worker's sessions before it takes
+#: connections; a busy machine may be slow to answer, and a worker that took connections
+#: knowing too little would answer 404 for a session that lives elsewhere.
+SYNC_TIMEOUT = 10.0
 
 
 def session_owner(session_id: str) -> int | None:
-    """The slot a session id names, or None for an id no worker made."""
+    """The slot a session id names, or None for an id no worker made (a client sends any id:
+    ``str.isdigit`` takes "²" too, and ``int`` refuses more than 4300 digits)."""
     slot, dot, _ = session_id.partition(".")
-    return int(slot) if dot and slot.isdigit() else None
+    return int(slot) if dot and slot.isascii() and slot.isdigit() and len(slot) < 10 else None
+
+
+#: The fields of each kind of record, kind first. What arrives is held to them before it is acted
+#: on: records come from this program's workers, so a record of another shape is a bug, but it
+#: must cost that record, not the reader of the ring (and with it every forwarded request).
+_SHAPES: dict[str, Any] = {
+    "req": tuple[str, int, int, bool, str, str, str, dict[str, str], bytes],
+    "out": tuple[str, int, bytes],
+    "end": tuple[str, int, bytes],
+    "cancel": tuple[str, int, int],
+    "change": tuple[str, Literal["tools", "prompts", "resources", "updated"], str | None],
+    "session": tuple[str, int, str, str, dict[str, Any], dict[str, Any]],
+    "hello": tuple[str],
+    "synced": tuple[str],
+    "adopt": tuple[
+        str, str, str, dict[str, Any], dict[str, Any], bool, str, list[str], int, list[tuple[int, bytes]]
+    ],
+    "ended": tuple[str, str],
+    "forgot": tuple[str, str],
+    "touch": tuple[str, str],
+}
+
+
+#: Kinds whose second field is the slot of the worker that sent them, which must be the ring's
+#: source: else an answer, or a cancellation, would reach another worker's request.
+_FROM_SENDER = {"req", "cancel"}
+
+
+def _unpack(data: bytes, source: int) -> tuple[Any, ...] | None:
+    """A record from worker ``source`` as its kind's shape gives it, or None for bytes that are
+    not one."""
+    try:
+        record = msgpack.unpackb(data, raw=False)
+    except (ValueError, msgpack.UnpackException):  # not msgpack, or not UTF-8 where a str is
+        return None
+    if not (isinstance(record, list) and record and isinstance(record[0], str)):
+        return None
+    shape = _SHAPES.get(record[0])
+    try:
+        record = None if shape is None else msgspec.convert(record, shape)
+    except msgspec.ValidationError:
+        return None
+    return None if record is None or record[0] in _FROM_SENDER and record[1] != source else record
 
 
 class RingResponder(Responder):
@@ -88,14 +145,22 @@ class Router:
         handle: Callable[[Request, Responder], Awaitable[None]],
         changes: ChangeFeed,
         alive: Callable[[int], bool],
+        present: Callable[[int], bool],
         generation_of: Callable[[int], int],
         touch: Callable[[str], None],
+        take_in: Callable[[tuple[Any, ...]], object],
+        own_sessions: Callable[[], list[LegacySession]],
         idle_timeout: float,
     ) -> None:
         self.slot = slot
         self.generation = generation
         self._generation_of = generation_of
         self._touch = touch
+        self._take_in = take_in
+        self._own_sessions = own_sessions
+        #: The workers yet to tell this new one of their sessions, and the event that all have.
+        self._unsynced: set[int] = set()
+        self._synced = trio.Event()
         self._touch_interval = min(TOUCH_INTERVAL, idle_timeout / 4)
         #: What this worker knows of sessions other workers own: what ``initialize`` settled.
         self._replicas: dict[str, LegacySession] = {}
@@ -103,6 +168,9 @@ class Router:
         #: that slot's sessions is of that generation, as a new one's first announcement drops
         #: its predecessor's. A replacement in the slot never knew them.
         self._owner_generations: dict[int | None, int] = {}
+        #: Sessions owned by another worker than the one their id names: a reload carried
+        #: them over to a successor. This worker's own taken-in sessions name its slot here.
+        self._moved: dict[str, int] = {}
         #: When each replicated session was last reported in use to its owner.
         self._touched: dict[str, float] = {}
         #: Sessions of ours being ended everywhere: the workers yet to forget each, and the
@@ -121,31 +189,81 @@ class Router:
         self._serving: dict[tuple[int, int], trio.CancelScope] = {}
         self._relaying = False
         self._alive = alive
+        #: Whether a worker is in a slot at all, starting included: it is told of sessions too,
+        #: lest one that began after it asked for them (see :meth:`sync`) never reach it.
+        self._present = present
         changes.subscribe(self._broadcast)
 
     @property
     def session_prefix(self) -> str:
         return f"{self.slot}."
 
+    def home_of(self, session_id: str) -> int | None:
+        """The slot of the worker that owns a session, as far as this worker has heard."""
+        return self._moved.get(session_id, session_owner(session_id))
+
     def owner_of(self, session_id: str) -> int | None:
         """The other worker that owns this session, or None if it is ours or nobody's."""
-        owner = session_owner(session_id)
+        owner = self.home_of(session_id)
         if owner is None or owner == self.slot or owner not in self.outbound or not self._alive(owner):
             return None
         return owner
 
     # -- replicas ----------------------------------------------------------------------------
 
-    def session_opened(self, state: LegacySession) -> None:
-        """Announce a session of ours to every other worker."""
-        record = (
+    def _announcement(self, state: LegacySession) -> bytes:
+        return _pack((
             "session", self.generation, state.id, state.protocol_version,
             state.client_capabilities, state.client_info,
-        )  # fmt: skip
-        self._announcements.send_nowait(_pack(record))
+        ))  # fmt: skip
+
+    def session_opened(self, state: LegacySession) -> None:
+        """Announce a session of ours to every other worker."""
+        self._announcements.send_nowait(self._announcement(state))
+
+    async def sync(self) -> None:
+        """Before this new worker takes connections: hear every live worker's sessions (for
+        :data:`SYNC_TIMEOUT` at most), so that it knows where each lives, also those a
+        reload carried to another worker than their id names, and never takes one for its own."""
+        self._unsynced = {slot for slot in self.outbound if self._alive(slot)}
+        for slot in list(self._unsynced):
+            if not self.outbound[slot].try_put(_pack(("hello",))):
+                self._unsynced.discard(slot)
+        if self._unsynced:
+            with trio.move_on_after(SYNC_TIMEOUT):
+                await self._synced.wait()
+            if self._unsynced:
+                log.warning(
+                    "worker %d: workers %s did not say what sessions they have", self.slot, self._unsynced
+                )
+
+    async def _introduce(self, newcomer: int) -> None:
+        """Tell a new worker of every session of ours, then that this is all."""
+        ring = self.outbound[newcomer]
+        for state in self._own_sessions():
+            await ring.put(self._announcement(state))
+        await ring.put(_pack(("synced",)))
+
+    def _heard_all_from(self, slot: int) -> None:
+        self._unsynced.discard(slot)
+        if not self._unsynced:
+            self._synced.set()
 
     def session_closed(self, session_id: str) -> None:
+        self._moved.pop(session_id, None)
         self._announcements.send_nowait(_pack(("ended", session_id)))
+
+    async def carry_over(self, sessions: list[tuple[Any, ...]], successor: int) -> None:
+        """Give sessions of ours (as ``SessionTable.carry_over`` let go of them) to the worker
+        that replaces this one; from now on requests for them go there, forwarded by this
+        worker if they still reach it. The records go down the same ring as any request
+        forwarded after them, so the successor has each session before its next request."""
+        ring = self.outbound[successor]
+        for carried in sessions:
+            self._moved[carried[0]] = successor
+            await ring.put(_pack(("adopt", *carried)))
+        if sessions:
+            log.info("worker %d: %d sessions carried over to worker %d", self.slot, len(sessions), successor)
 
     async def end_everywhere(self, session_id: str, end: Callable[[], None]) -> None:
         """Run ``end``, which ends a session of ours (and so announces it), then wait (for
@@ -182,18 +300,22 @@ class Router:
         self.outbound[owner].try_put(_pack(("touch", session_id)))
 
     def _replicate(
-        self, generation: int, session_id: str, version: str, capabilities: Any, info: Any
+        self, owner: int, generation: int, session_id: str, version: str, capabilities: Any, info: Any
     ) -> None:
-        owner = session_owner(session_id)
         if self._owner_generations.get(owner) != generation:
             # A new worker in that slot: the replicas of its predecessor's sessions died with it.
             self._owner_generations[owner] = generation
-            for key in [key for key in self._replicas if session_owner(key) == owner]:
+            for key in [key for key in self._replicas if self.home_of(key) == owner]:
                 self._forget(key)
         self._replicas[session_id] = LegacySession(session_id, version, capabilities, info)
+        if session_owner(session_id) == owner:
+            self._moved.pop(session_id, None)  # carried back to a worker in the slot its id names
+        else:
+            self._moved[session_id] = owner
 
     def _forget(self, session_id: str) -> None:
         self._replicas.pop(session_id, None)
+        self._moved.pop(session_id, None)
         self._touched.pop(session_id, None)
 
     def _forgot(self, slot: int, session_id: str) -> None:
@@ -209,7 +331,7 @@ class Router:
         """Send announcements to every live worker, in order, waiting a little for room."""
         async for record in self._to_announce:
             for slot, ring in self.outbound.items():
-                if not self._alive(slot) or ring.try_put(record):
+                if not self._present(slot) or ring.try_put(record):
                     continue
                 with trio.move_on_after(ANNOUNCE_TIMEOUT) as late:
                     await ring.put(record)
@@ -257,7 +379,15 @@ class Router:
 
     async def _read(self, source: int, ring: Ring, nursery: trio.Nursery) -> None:
         while True:
-            record = msgpack.unpackb(await ring.get(), raw=False)
+            try:
+                data = await ring.get()
+            except RingCorrupted:
+                log.exception("the ring from worker %d is no longer read", source)
+                return
+            record = _unpack(data, source)
+            if record is None:
+                log.error("a malformed record from worker %d was dropped: %r", source, data[:64])
+                continue
             kind = record[0]
             if kind == "out" or kind == "end":
                 channel = self._waiting.get((source, record[1]))
@@ -272,7 +402,17 @@ class Router:
             elif kind == "change":
                 self._relay_change(Change(record[1], record[2]))
             elif kind == "session":
-                self._replicate(*record[1:])
+                self._replicate(source, *record[1:])
+            elif kind == "hello":
+                nursery.start_soon(self._introduce, source)
+            elif kind == "synced":
+                self._heard_all_from(source)
+            elif kind == "adopt":
+                if session_owner(record[1]) == self.slot:
+                    self._moved.pop(record[1], None)
+                else:
+                    self._moved[record[1]] = self.slot
+                self._take_in(tuple(record[1:]))
             elif kind == "ended":
                 self._forget(record[1])
                 self.outbound[source].try_put(_pack(("forgot", record[1])))
@@ -281,7 +421,7 @@ class Router:
             elif kind == "touch":
                 self._touch(record[1])
 
-    async def _serve(self, record: list[Any]) -> None:
+    async def _serve(self, record: tuple[Any, ...]) -> None:
         _, source, stream_id, keep_alive, method, path, query, headers, body = record
         request = Request(method, path, query, headers, body, keep_alive, "1.1")
         ring = self.outbound[source]

@@ -17,7 +17,7 @@ import trio
 from mocopr.config import Config
 from mocopr.ipc import signals
 from mocopr.ipc.control import ControlChannel
-from mocopr.ipc.load_table import DRAINING, READY, SERVING, LoadTable, Slot
+from mocopr.ipc.load_table import DRAINING, EMPTY, READY, SERVING, LoadTable, Slot
 from mocopr.ipc.metrics_table import STATUS_REASONS, MetricsTable
 from mocopr.ipc.ring import Ring
 from mocopr.ipc.signals import cancel_on_signal
@@ -83,8 +83,11 @@ class Worker:
             handle=self.handler,
             changes=app.changes,
             alive=self._alive,
+            present=lambda slot: self.table.slot(slot).state != EMPTY,
             generation_of=lambda slot: self.table.slot(slot).generation,
             touch=self.endpoint.sessions.touch,
+            take_in=self.endpoint.sessions.take_in,
+            own_sessions=self.endpoint.sessions.states,
             idle_timeout=self.settings.session_idle_timeout,
         )
         self.endpoint.router = self.router
@@ -107,11 +110,14 @@ class Worker:
             nursery.start_soon(self.router.run)
             nursery.start_soon(self.endpoint.sessions.reap_forever)
             handed_over = trio.Event()
+            await self.router.sync()
             nursery.start_soon(self._adopt_connections, acceptor, nursery, handed_over)
             slot.state = READY
             log.info("worker %d (pid %d) ready on cpu %s", spec.slot, os.getpid(), spec.cpu)
-            await self._wait_for_drain(supervisor)
+            successor = await self._wait_for_drain(supervisor)
             slot.state = DRAINING
+            if successor is not None:
+                await self.router.carry_over(self.endpoint.sessions.carry_over(), successor)
             await self._drain(handed_over)
             nursery.cancel_scope.cancel()
         acceptor.close()
@@ -161,8 +167,10 @@ class Worker:
             self.slot.heartbeat_ns = time.monotonic_ns()
             await trio.sleep(interval)
 
-    async def _wait_for_drain(self, supervisor: ControlChannel) -> None:
-        """Until the supervisor says drain or stop, goes away, or SIGTERM arrives."""
+    async def _wait_for_drain(self, supervisor: ControlChannel) -> int | None:
+        """Until the supervisor says drain or stop, goes away, or SIGTERM arrives; the slot
+        of the worker that replaces this one (a reload), which takes its sessions over."""
+        successor = None
         async with trio.open_nursery() as nursery:
             nursery.start_soon(cancel_on_signal, nursery.cancel_scope)
             while True:
@@ -172,8 +180,10 @@ class Worker:
                     log.warning("worker %d: supervisor went away; draining", self.spec.slot)
                     break
                 if message.get("op") in ("drain", "stop"):
+                    successor = message.get("successor")
                     break
             nursery.cancel_scope.cancel()
+        return successor
 
     async def _drain(self, handed_over: trio.Event) -> None:
         """Finish what is in flight within the grace period: the connections the acceptor

@@ -113,30 +113,84 @@ def write_config(tmp_path, text: str) -> str:
 
 
 async def waits_until_a_connection_closes(server, holding: int, while_held=None) -> None:
-    """With ``holding`` connections open, one more is not answered (it waits in the kernel
-    backlog); closing one of them lets it through."""
+    """With ``holding`` connections busy (a slow call in flight on each), one more is not
+    answered (it waits in the kernel backlog: none of them may be closed to admit it);
+    when one of them closes, it gets through."""
     holders = [ToolCaller(server.port) for _ in range(holding)]
-    for holder in holders:
-        await holder.call("add", {"a": 1, "b": 1})
     waiting = ToolCaller(server.port)
     answered = trio.Event()
+
+    async def hold(holder, cancel_scope):
+        with cancel_scope:
+            await holder.call("slow", {"seconds": 60})
 
     async def call_waiting():
         await waiting.call("add", {"a": 5, "b": 5})
         answered.set()
 
+    scopes = [trio.CancelScope() for _ in holders]
     async with trio.open_nursery() as nursery:
+        for holder, scope in zip(holders, scopes, strict=True):
+            nursery.start_soon(hold, holder, scope)
+
+        async def all_busy():
+            return sum(w["inflight"] for w in (await health(server))["workers"]) == holding
+
+        await wait_for(all_busy, "every holder's call in flight")
         nursery.start_soon(call_waiting)
         with trio.move_on_after(1.0):
             await answered.wait()
         assert not answered.is_set(), "a connection beyond the limit was served"
         if while_held is not None:
             await while_held()
+        scopes[0].cancel()
         await holders[0].close()
         with trio.fail_after(10):
             await answered.wait()
+        for scope in scopes:
+            scope.cancel()
     for caller in (*holders, waiting):
         await caller.close()
+
+
+async def test_at_the_limit_a_connection_that_costs_least_is_closed_to_admit_another(tmp_path):
+    """At max_connections, idle connections make room: first one that sent nothing, then
+    the longest idle kept-alive one; each kind is counted in /metrics."""
+    config = write_config(tmp_path, "[server]\nmax_connections = 3\n")
+    with running_server(APP, "--workers", "1", "--config", config, admin=True) as server:
+        silent = await RawConnection.open(server.port)  # connects, sends nothing
+        kept = [ToolCaller(server.port) for _ in range(2)]
+        for caller in kept:
+            await caller.call("add", {"a": 1, "b": 1})
+
+        async def evictable(count):
+            return (await health(server))["workers"][0]["evictable"] == count
+
+        await wait_for(lambda: evictable(3), "three idle connections reported")
+        newcomer = ToolCaller(server.port)
+        with trio.fail_after(10):
+            assert (await newcomer.call("add", {"a": 2, "b": 3}))["structuredContent"] == {"result": 5}
+        with trio.fail_after(10):
+            assert await silent.stream.receive_some(10) == b"", "the silent connection goes first"
+        await wait_for(lambda: evictable(3), "the newcomer idle too")
+        another = ToolCaller(server.port)
+        with trio.fail_after(10):
+            assert (await another.call("add", {"a": 1, "b": 2}))["structuredContent"] == {"result": 3}
+        # The longest idle kept-alive connection was closed: its next call goes out on a new one.
+        assert (await kept[0].call("add", {"a": 1, "b": 1}))["structuredContent"] == {"result": 2}
+        metrics = await admin_text(server, "/metrics")
+        assert 'mocopr_rejections_total{reason="evicted_unused"} 1.0' in metrics
+        assert 'mocopr_rejections_total{reason="evicted_idle"}' in metrics
+        for caller in (*kept, newcomer, another):
+            await caller.close()
+
+
+async def admin_text(server, path: str) -> str:
+    connection = await RawConnection.open(server.admin_port)
+    await connection.request("GET", path=path)
+    response = await connection.read_response()
+    await connection.aclose()
+    return response.body.decode()
 
 
 async def test_global_connection_limit_holds_in_the_backlog(tmp_path):

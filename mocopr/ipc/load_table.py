@@ -34,6 +34,7 @@ TOTAL_CONNECTIONS = 8  # connections adopted since the worker started
 TOTAL_REQUESTS = 9
 REJECTED_INFLIGHT = 10  # requests refused (503) at the per-worker in-flight limit
 REJECTED_CONNECTIONS = 11  # connections refused at the per-worker connection limit
+EVICTABLE = 12  # connections with no request in progress, as of the worker's last clock tick
 
 FIELDS = (
     "pid",
@@ -48,10 +49,11 @@ FIELDS = (
     "total_requests",
     "rejected_inflight",
     "rejected_connections",
+    "evictable",
 )  # names in offset order, as in snapshot()
 
 # 16 words = 128 bytes, two whole cache lines, so workers that write their own slots on every request
-# never write the same cache line (no false sharing), with room for four more fields.
+# never write the same cache line (no false sharing), with room for three more fields.
 SLOT_WORDS = 16
 SLOT_BYTES = SLOT_WORDS * 8
 
@@ -102,6 +104,7 @@ class Slot:
     total_requests = _field(TOTAL_REQUESTS, "Requests handled since the worker started.")
     rejected_inflight = _field(REJECTED_INFLIGHT, "Requests refused at the in-flight limit.")
     rejected_connections = _field(REJECTED_CONNECTIONS, "Connections refused at the connection limit.")
+    evictable = _field(EVICTABLE, "Connections that could be closed to admit another (none in progress).")
 
     def incr(self, field: int, n: int = 1) -> None:
         """Add ``n`` to the field at offset ``field`` (e.g. ``INFLIGHT``)."""

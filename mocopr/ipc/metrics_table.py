@@ -31,6 +31,10 @@ REJECTIONS = (
     "headers_too_large",
     "timeout",
     "bad_request",
+    # Connections closed at the connection limit to admit a new one: one that had sent nothing,
+    # or a kept-alive one between requests.
+    "evicted_unused",
+    "evicted_idle",
 )
 #: HTTP statuses the connection layer refuses with, by rejection reason.
 STATUS_REASONS = {413: "body_too_large", 431: "headers_too_large", 408: "timeout", 400: "bad_request"}

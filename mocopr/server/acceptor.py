@@ -45,6 +45,15 @@ class WorkerLink:
     sent: int = 0
     adopted_at_start: int = 0
     dead: bool = False
+    #: Evictions asked of the worker since its heartbeat last reported what it could evict.
+    evictions_asked: int = 0
+    evictions_heartbeat: int = 0
+
+    def eviction_budget(self, evictable: int, heartbeat_ns: int) -> int:
+        """What the worker could still evict, as far as the acceptor can tell between reports."""
+        if heartbeat_ns != self.evictions_heartbeat:
+            self.evictions_heartbeat, self.evictions_asked = heartbeat_ns, 0
+        return evictable - self.evictions_asked
 
 
 class Acceptor:
@@ -151,24 +160,47 @@ class Acceptor:
         limit = self.config.server.max_connections
         reject = self.config.server.accept_overflow == "reject"
         while True:
-            # With no worker ready (starting, or all replaced at once) connections wait in the backlog.
-            link, live = self.scan()
-            while link is None or (not reject and live >= limit):
+            # With no worker ready (starting, or all replaced at once) connections wait in the
+            # backlog; so they do at the limit, unless a worker can close an idle one for them.
+            link, evict, full = self.admit(limit)
+            while link is None and not (full and reject):
                 await trio.sleep(LIMIT_POLL)
-                link, live = self.scan()
+                link, evict, full = self.admit(limit)
             sock, _ = await listener.accept()
             # A connection once accepted is this process's to deliver: stopping (a reload
             # replaces the acceptor under load) must not cancel its hand-over halfway.
             deadline = trio.current_time() + self.config.server.worker_boot_timeout
             with sock, trio.CancelScope(shield=True, deadline=deadline):
-                link, live = self.scan()
-                if reject and live >= limit:
+                link, evict, full = self.admit(limit)
+                if link is None and full and reject:
                     await self._refuse(sock)
                 else:
-                    await self._hand_over(sock, deadline, link)
+                    await self._hand_over(sock, deadline, link, evict)
+
+    def admit(self, limit: int) -> tuple[WorkerLink | None, bool, bool]:
+        """Where the next connection goes; whether that worker must first close one that costs
+        least to lose (at the global or its own connection limit: the worker with the most such
+        connections); and whether the limit is reached with every connection busy (then no
+        worker is named, as when none is ready)."""
+        link, live = self.scan()
+        if link is not None and live < limit:
+            return link, False, False
+        best, budget = None, 0
+        for candidate in self.workers.values():
+            record = self.table.slot(candidate.slot)
+            if candidate.dead or record.generation != candidate.generation or record.state != READY:
+                continue
+            spare = candidate.eviction_budget(record.evictable, record.heartbeat_ns)
+            if spare > budget:
+                best, budget = candidate, spare
+        if best is None:
+            ready = any(self.table.slot(c.slot).state == READY for c in self.workers.values())
+            return None, False, ready
+        best.evictions_asked += 1
+        return best, True, True
 
     async def _hand_over(
-        self, sock: trio.socket.SocketType, deadline: float, link: WorkerLink | None
+        self, sock: trio.socket.SocketType, deadline: float, link: WorkerLink | None, evict: bool = False
     ) -> None:
         """Give the connection to ``link`` (as :meth:`scan` chose it); if that one turns out
         dead, or there was none, to another, waiting (until ``deadline``: as long as a worker
@@ -182,7 +214,7 @@ class Acceptor:
                 link, _ = self.scan()
                 continue
             try:
-                await link.channel.send({"op": "conn"}, [sock.fileno()])
+                await link.channel.send({"op": "conn", "evict": evict}, [sock.fileno()])
             except OSError:
                 link.dead = True
                 link, _ = self.scan()

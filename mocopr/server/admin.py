@@ -65,6 +65,7 @@ def worker_report(slot: dict[str, int], restarts: int, now_ns: int | None = None
         "heartbeat_age_seconds": round((now_ns - slot["heartbeat_ns"]) / 1e9, 3),
         "connections": slot["live_connections"],
         "inflight": slot["inflight"],
+        "evictable": slot["evictable"],
         "requests": slot["total_requests"],
         "restarts": restarts,
     }

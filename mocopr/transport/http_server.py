@@ -116,6 +116,8 @@ class Connection:
         self.closed = False
         #: Between requests, with none of the next one received.
         self.idle = True
+        #: Closed by the tracker to admit another connection at the connection limit.
+        self.evicted = False
         self.served = 0
         #: Seconds to wait for the next request on a kept-alive connection; shortened by a drain.
         self.idle_timeout = settings.keep_alive_timeout
@@ -287,7 +289,11 @@ class ConnectionTracker:
     """
 
     def __init__(self, settings: HttpSettings) -> None:
-        self.connections: set[Connection] = set()
+        #: In the order they came (a dict keeps it), so that the oldest is found first.
+        self.connections: dict[Connection, None] = {}
+        #: Connections with no request in progress, as of the clock's last tick: what
+        #: :meth:`evict` could close. The clock counts them as it checks deadlines anyway.
+        self.evictable = 0
         self.draining = False
         self._keep_alive_timeout = settings.keep_alive_timeout
         self._drain_idle_timeout = min(settings.drain_idle_timeout, settings.keep_alive_timeout)
@@ -299,10 +305,10 @@ class ConnectionTracker:
         return len(self.connections)
 
     def add(self, connection: Connection) -> None:
-        self.connections.add(connection)
+        self.connections[connection] = None
 
     def discard(self, connection: Connection) -> None:
-        self.connections.discard(connection)
+        self.connections.pop(connection, None)
         if not self.connections:
             self._empty.set()
             self._empty = trio.Event()
@@ -318,6 +324,27 @@ class ConnectionTracker:
             if waiting and connection.served and connection.deadline != math.inf:
                 connection.deadline -= shortening
 
+    def evict(self) -> str | None:
+        """Close the connection that costs least to lose, to admit another at the connection
+        limit, as nginx reuses kept-alive connections: the oldest that has sent nothing, else
+        the longest idle kept-alive one; never one with a request in progress. Returns which
+        kind it closed (``unused`` or ``idle``), or None if every connection is busy."""
+        oldest_idle: Connection | None = None
+        for connection in self.connections:
+            if connection.evicted or not connection.idle or connection.parser.in_request:
+                continue
+            if not connection.served:
+                return self._close(connection, "unused")
+            if oldest_idle is None or connection.deadline < oldest_idle.deadline:
+                oldest_idle = connection
+        return None if oldest_idle is None else self._close(oldest_idle, "idle")
+
+    def _close(self, connection: Connection, kind: str) -> str:
+        connection.evicted = True
+        connection.timer.cancel()
+        self.evictable -= 1
+        return kind
+
     async def wait_empty(self) -> None:
         while self.connections:
             await self._empty.wait()
@@ -327,9 +354,13 @@ class ConnectionTracker:
         while True:
             await trio.sleep(self.resolution)
             now = time.monotonic()
+            evictable = 0
             for connection in self.connections:
                 if connection.deadline <= now or connection.write_deadline <= now:
                     connection.timer.cancel()
+                elif connection.idle and not connection.evicted and not connection.parser.in_request:
+                    evictable += 1
+            self.evictable = evictable
 
 
 async def serve_connection(

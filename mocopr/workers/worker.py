@@ -135,9 +135,13 @@ class Worker:
         try:
             while True:
                 try:
-                    _, fds = await channel.receive()
+                    message, fds = await channel.receive()
                 except EOFError:
                     return
+                if message.get("evict"):
+                    evicted = self.tracker.evict()
+                    if evicted is not None:
+                        self.recorder.reject(f"evicted_{evicted}")
                 for fd in fds:
                     nursery.start_soon(self._serve, adopt(fd))
         finally:
@@ -164,6 +168,7 @@ class Worker:
     async def _heartbeat(self) -> None:
         interval = self.config.server.heartbeat_interval
         while True:
+            self.slot.evictable = self.tracker.evictable
             self.slot.heartbeat_ns = time.monotonic_ns()
             await trio.sleep(interval)
 

@@ -592,3 +592,12 @@ async def test_a_handed_over_tcp_connection_has_nagle_off_and_others_are_adopted
     assert unix.family == socket.AF_UNIX
     for sock in (adopted, unix, client, listener, remote):
         sock.close()
+
+
+async def test_the_admin_listener_is_up_before_any_worker_can_answer():
+    """/health answers (``starting``) before the first MCP answer, so a probe never sees
+    the service answer MCP while its health endpoint refuses connections."""
+    with running_server(APP, "--workers", "2", admin=True) as server:
+        lines = [line for line in server.log if "admin listener at" in line or "ready on cpu" in line]
+        assert "admin listener at" in lines[0], lines
+        assert (await health(server))["state"] == "running"

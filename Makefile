@@ -9,7 +9,7 @@ CONFORMANCE_VERSION := 0.2.0-alpha.12
 CONFORMANCE_DIR := .conformance
 CONFORMANCE := $(CONFORMANCE_DIR)/node_modules/@modelcontextprotocol/conformance/dist/index.js
 
-.PHONY: serve test lint format bench bench-suite memory-check clean conformance test-programs
+.PHONY: serve test lint format bench bench-suite memory-check clean conformance test-programs fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ test-programs:
 ## conformance: run the MCP conformance suite alone, against examples/everything.py
 conformance: $(STAMP) $(CONFORMANCE)
 	MOCOPR_CONFORMANCE=$(CONFORMANCE) $(BIN)/pytest -q tests/test_conformance.py
+
+## fuzz: every fuzzer in tests/fuzz for FUZZ_SECONDS in all (tests/test_fuzz.py runs them briefly)
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz/run.py --seconds $(FUZZ_SECONDS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -174,6 +174,53 @@ async def test_legacy_session_rules(serve):
     assert (await post(port, ping, session=session)).status == 404
 
 
+async def test_a_quiet_get_stream_stays_open_through_its_keep_alives(serve):
+    """Found by fuzzing: the first keep-alive used to end the stream (its wait was cancelled inside
+    an async generator, which that finishes), so an event after a quiet spell never came."""
+    port = await serve(sse_ping_interval=0.05)
+    session = await initialize(port)
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert (await post(port, initialized, session=session)).status == 202
+    stream = await RawConnection.open(port)
+    await stream.request("GET", {"Accept": "text/event-stream", "Mcp-Session-Id": session})
+    received = b""
+
+    async def receive_until(wanted: bytes, count: int = 1) -> None:
+        nonlocal received
+        with trio.fail_after(5):
+            while received.count(wanted) < count:
+                data = await stream.stream.receive_some(65536)
+                assert data, "the stream ended"
+                received += data
+
+    await receive_until(b":\n\n", 2)
+    change = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "test_trigger_tool_change"},
+    }
+    assert (await post(port, change, session=session)).status == 200
+    await receive_until(b"notifications/tools/list_changed")
+    await stream.aclose()
+
+
+@pytest.mark.parametrize("last", [b"0:\xb2", b"0:" + b"9" * 5000])
+async def test_a_last_event_id_that_names_no_event_opens_the_get_stream(serve, last):
+    """Found by fuzzing: "\xb2" (superscript two in latin-1) passes ``str.isdigit`` and more than
+    4300 digits pass too, then ``int`` raised, and the exception ended the server."""
+    port = await serve(sse_ping_interval=0.05)
+    session = await initialize(port)
+    stream = await RawConnection.open(port)
+    head = f"GET /mcp HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}"
+    await stream.send(head.encode() + b"\r\nLast-Event-ID: " + last + b"\r\n\r\n")
+    with trio.fail_after(5):
+        response = await stream.read_response(until_complete=False)
+    assert response.status == 200 and response.body.startswith(b":")
+    await stream.aclose()
+    assert await initialize(port)  # and the server goes on
+
+
 async def test_resumption_with_last_event_id(serve):
     port = await serve()
     session = await initialize(port)

@@ -17,8 +17,9 @@ import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mocopr.ipc import shm
 from mocopr.ipc.control import ControlChannel, socketpair
-from mocopr.ipc.ring import RECORD_HEADER, Ring
+from mocopr.ipc.ring import HEADER_BYTES, RECORD_HEADER, Ring, RingCorrupted
 
 TESTS = Path(__file__).resolve().parent
 CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS.parent), str(TESTS)])}
@@ -179,7 +180,7 @@ async def test_get_waits_for_a_put(ring: Ring) -> None:
 
 async def test_put_waits_for_space_and_resumes_when_the_consumer_drains(ring: Ring) -> None:
     assert ring.try_put(b"a" * 20)
-    assert ring.try_put(b"b" * 20)  # 2 x 24 of 64 bytes: 16 left, too few for another
+    assert ring.try_put(b"b" * 20)  # 2 x 28 of 64 bytes: 8 left, too few for another
     assert not ring.try_put(b"c" * 20)
     done = trio.Event()
 
@@ -230,7 +231,7 @@ async def test_records_that_can_never_fit_are_refused(ring: Ring) -> None:
     assert await ring.get() == largest
 
 
-@pytest.mark.parametrize("capacity", [0, 2, 6, 2**32 + 4])
+@pytest.mark.parametrize("capacity", [0, 2, 4, 6, 2**32 + 4])
 def test_capacity_must_be_a_multiple_of_4_within_bounds(capacity: int) -> None:
     with pytest.raises(ValueError, match="multiple of 4"):
         Ring.create(capacity)
@@ -248,7 +249,7 @@ def test_attach_sees_the_creators_ring(ring: Ring) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    capacity=st.integers(1, 40).map(lambda words: 4 * words),
+    capacity=st.integers(2, 40).map(lambda words: 4 * words),
     operations=st.lists(st.one_of(st.none(), st.binary(max_size=170)), max_size=120),
 )
 def test_wrap_around_matches_a_queue_model(capacity: int, operations: list[bytes | None]) -> None:
@@ -279,3 +280,56 @@ def test_wrap_around_matches_a_queue_model(capacity: int, operations: list[bytes
         consumer.close()
         producer.close()
         producer.unlink()
+
+
+# Damage -------------------------------------------------------------------------------------------------
+# Found by fuzzing (tests/fuzz/fuzz_ring.py): one damaged header byte made the consumer hand out a record
+# that was never put, and a head moved past the tail let the producer take a record larger than the ring.
+
+HEAD_WORD, TAIL_WORD = 0, 8
+
+
+@pytest.fixture
+def stray(ring: Ring) -> Iterator[memoryview]:
+    """The ring's segment as another mapping sees it: a stray writer's view."""
+    segment = shm.attach(ring.name)
+    view = segment.buf
+    yield view
+    view.release()
+    segment.close()
+
+
+def test_a_damaged_length_is_refused_not_handed_out(ring: Ring, stray: memoryview) -> None:
+    assert ring.try_put(b"a" * 10) and ring.try_put(b"b" * 10)
+    stray[HEADER_BYTES] ^= 0x04  # the first record's length: 10 becomes 14, within the bytes in use
+    with pytest.raises(RingCorrupted):
+        ring.try_get()
+
+
+def test_a_tail_moved_over_an_earlier_lap_is_refused(ring: Ring, stray: memoryview) -> None:
+    for _ in range(4):  # 4 x 32 bytes: two laps of the 64-byte ring
+        assert ring.try_put(b"x" * 24)
+        assert ring.try_get() == b"x" * 24
+    counters = stray[:HEADER_BYTES].cast("Q")
+    counters[TAIL_WORD] += 32  # where the last lap left a whole record
+    counters.release()
+    with pytest.raises(RingCorrupted):
+        ring.try_get()
+
+
+def test_a_head_moved_back_replays_nothing(ring: Ring, stray: memoryview) -> None:
+    assert ring.try_put(b"first") and ring.try_put(b"second")
+    assert ring.try_get() == b"first"
+    counters = stray[:HEADER_BYTES].cast("Q")
+    counters[HEAD_WORD] = 0  # as if "first" were still to be read
+    counters.release()
+    assert [ring.try_get(), ring.try_get()] == [b"second", None]
+
+
+def test_a_head_moved_past_the_tail_gives_the_producer_no_room(ring: Ring, stray: memoryview) -> None:
+    counters = stray[:HEADER_BYTES].cast("Q")
+    counters[HEAD_WORD] = 1 << 20
+    counters.release()
+    assert not ring.try_put(b"")
+    with pytest.raises(ValueError, match="never fit"):
+        ring.try_put(b"x" * ring.capacity)

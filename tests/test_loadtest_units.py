@@ -15,7 +15,7 @@ from mocopr.loadtest.collect import SeriesCollector
 from mocopr.loadtest.histogram import HIGHEST_US, LatencyHistogram, bucket_of, decode, new_hdr
 from mocopr.loadtest.pacing import OpenLoopSchedule, client_start
 from mocopr.loadtest.progress import LiveProgress
-from mocopr.loadtest.replies import INVALID, OK, TOOL_ERROR, classify
+from mocopr.loadtest.replies import INVALID, OK, TOOL_ERROR, classify, response_message
 from mocopr.loadtest.scenario import SEQUENCE_LENGTH, LoadScenario, ScenarioError, parse_mix
 from mocopr.loadtest.stats import IntervalReport, Recorder
 from mocopr.loadtest.tester import Progress
@@ -246,3 +246,13 @@ def test_legacy_requests_carry_their_session_and_no_meta():
 def test_urls_that_cannot_be_load_tested_are_refused(url):
     with pytest.raises(ValueError, match=url.replace("?", r"\?")):
         Target.parse(url)
+
+
+@pytest.mark.parametrize("content_type", [b"application/json", b"text/event-stream"])
+def test_an_answer_nested_deeper_than_the_stack_is_invalid(content_type):
+    """Found by fuzzing: msgspec's RecursionError came out of the load tester's reading of answers."""
+    body = b'{"jsonrpc":"2.0","id":1,"result":{"x":' + b"[" * 5000 + b"]" * 5000 + b"}}"
+    if content_type == b"text/event-stream":
+        body = b"data: " + body + b"\n\n"
+    assert classify(content_type, body) == INVALID
+    assert response_message(content_type, body) is None

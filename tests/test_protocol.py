@@ -104,3 +104,37 @@ def test_invalid_utf8_anywhere_is_a_parse_error(data):
     with pytest.raises(McpError) as caught:
         messages.decode_message(data)
     assert caught.value.code == errors.PARSE_ERROR
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"x":' * 5000 + b"1" + b"}" * 5000,
+        b'{"jsonrpc":"2.0","id":1,"method":"x","params":' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+)
+def test_nesting_deeper_than_the_stack_is_a_parse_error(data):
+    """Found by fuzzing: msgspec's RecursionError came out of decode_message, and ended the transport."""
+    with pytest.raises(McpError) as caught:
+        messages.decode_message(data)
+    assert caught.value.code == errors.PARSE_ERROR
+
+
+def test_a_message_that_decodes_leaves_frames_to_decode_its_parts_deeper_in_the_stack():
+    def deeper(frames, call, *args):
+        return call(*args) if not frames else deeper(frames - 1, call, *args)
+
+    refused = 0
+    for depth in range(1, 1200, 7):
+        nested = b"[" * depth + b"]" * depth
+        data = b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":%s}}' % nested
+        try:
+            message = messages.decode_message(data)
+        except McpError as error:
+            assert error.code == errors.PARSE_ERROR
+            refused += 1
+            continue
+        frames = messages.SPARE_FRAMES - 10
+        params = deeper(frames, messages.decode_params, message.params, messages.CallToolParams)
+        assert deeper(frames, msgspec.json.decode, params.arguments) is not None
+    assert refused  # the deepest were refused, not decoded

@@ -14,17 +14,25 @@ Layout of the segment (native byte order: both ends are on one machine)::
     byte 192 data area of ``capacity`` bytes
 
 ``head`` and ``tail`` only grow (a uint64 lasts centuries), ``tail - head`` is the bytes in use and a
-counter's position in the data area is ``counter % capacity``. A record is a uint32 payload length and
-the payload, padded to a multiple of 4 bytes. The capacity being a multiple of 4 too, a length never
-straddles the end of the data area; a payload that reaches the end continues at the start (split
-copies, not a padding marker, so that any record that fits in the empty ring fits whenever enough bytes
-are free, wherever the counters happen to be).
+counter's position in the data area is ``counter % capacity``. A record is a uint32 payload length, a
+uint32 check word, and the payload, padded to a multiple of 4 bytes. The capacity being a multiple of 4
+too, a word never straddles the end of the data area (the check word of a record that starts in the
+last word is the first); a payload that reaches the end continues at the start (split copies, not a
+padding marker, so that any record that fits in the empty ring fits whenever enough bytes are free,
+wherever the counters happen to be).
 
-Memory ordering: the producer copies the payload, then stores ``tail``; the consumer loads ``tail``,
-then the payload, then stores ``head``. On x86-64 (total store order) stores are seen in program order
-and loads are not reordered with older loads or younger stores, so this is all the publication a record
-needs, and the C calls around each store keep the compiler from reordering them. This module assumes
-x86-64; a weakly ordered CPU (arm64) would need barriers that Python cannot express.
+Damage: the check word is the length bound to the record's place in the stream (its ``tail`` when it
+was put), and each end keeps its own count, using the shared one only to tell the other end how far it
+may go. So whatever one header word holds (a length or counter overwritten, a record left from an
+earlier lap where a counter now points), the consumer never hands out a record that was not put there,
+nor one twice: it raises :class:`RingCorrupted` instead.
+
+Memory ordering: the producer copies the payload, then its length and check word, then stores ``tail``;
+the consumer loads ``tail``, then the record, then stores ``head``. On x86-64 (total store order) stores
+are seen in program order and loads are not reordered with older loads or younger stores, so this is
+all the publication a record needs, and the C calls around each store keep the compiler from
+reordering them. This module assumes x86-64; a weakly ordered CPU (arm64) would need barriers that
+Python cannot express.
 
 Wake-ups: each direction has an eventfd (``data_fd``: records are available; ``space_fd``: bytes were
 freed). A waiter stores its flag (``consumer_waiting``/``producer_waiting``), then checks the ring again,
@@ -66,9 +74,20 @@ _TAIL = 8
 _PRODUCER_WAITING = 9
 _CAPACITY = 16
 HEADER_BYTES = 192  # three cache lines: the consumer's, the producer's, the constant one
-RECORD_HEADER = 4  # the uint32 payload length before each payload
+RECORD_HEADER = 8  # the uint32 payload length and the uint32 check word before each payload
 
 _fence = threading.Lock()  # acquire + release = one LOCK-prefixed instruction each: a full fence on x86-64
+
+
+class RingCorrupted(Exception):
+    """The ring holds what its producer did not put there: the consumer can no longer tell which of
+    its bytes are records, so the ring is of no further use."""
+
+
+def _check(length: int, counter: int) -> int:
+    """The check word of a record of ``length`` bytes put at ``counter``: the counter folded to 32
+    bits (rings of 2**32 bytes lap in the high half) and inverted, so that zeroed memory fails too."""
+    return ~(length ^ counter ^ counter >> 32) & 0xFFFFFFFF
 
 
 class Ring:
@@ -88,7 +107,11 @@ class Ring:
             segment.close()
             raise ValueError(f"segment {segment.name!r} is too small for a ring of {capacity} bytes")
         self._data = segment.buf[HEADER_BYTES : HEADER_BYTES + capacity]
-        self._lengths = self._data.cast("I")  # record lengths: a record starts on a multiple of 4
+        self._words = self._data.cast("I")  # record headers: a record starts on a multiple of 4
+        self._last_word = capacity // 4 - 1
+        #: This end's own counts: the shared ones are told to the other end, never read back.
+        self._head = self._header[_HEAD]
+        self._tail = self._header[_TAIL]
         self.name = segment.name
         self.capacity = capacity
         self.data_fd = data_fd
@@ -99,10 +122,10 @@ class Ring:
     def create(cls, capacity: int) -> Self:
         """Create an empty ring of ``capacity`` data bytes (a multiple of 4) and its two eventfds.
 
-        The creator alone unlinks it. A record of ``n`` bytes takes ``4 + n`` rounded up to 4.
+        The creator alone unlinks it. A record of ``n`` bytes takes ``8 + n`` rounded up to 4.
         """
         if capacity < RECORD_HEADER or capacity % 4 or capacity > 2**32:
-            raise ValueError(f"ring capacity must be a multiple of 4 in [4, 2**32], not {capacity}")
+            raise ValueError(f"ring capacity must be a multiple of 4 in [8, 2**32], not {capacity}")
         segment = shm.create(HEADER_BYTES + capacity)
         header = segment.buf[:HEADER_BYTES].cast("Q")
         header[_CAPACITY] = capacity
@@ -125,14 +148,13 @@ class Ring:
         size = RECORD_HEADER + ((n + 3) & -4)
         capacity = self.capacity
         header = self._header
-        tail = header[_TAIL]
-        if capacity - (tail - header[_HEAD]) < size:
-            if size > capacity:
-                raise ValueError(f"a record of {n} bytes can never fit in a ring of {capacity} bytes")
+        if size > capacity:
+            raise ValueError(f"a record of {n} bytes can never fit in a ring of {capacity} bytes")
+        tail = self._tail
+        if not 0 <= tail - header[_HEAD] <= capacity - size:  # no room now, or a head never written
             return False
         position = tail % capacity
-        self._lengths[position >> 2] = n
-        start = position + RECORD_HEADER
+        start = (position + RECORD_HEADER) % capacity
         end = start + n
         if end <= capacity:
             self._data[start:end] = record
@@ -140,7 +162,11 @@ class Ring:
             first = capacity - start
             self._data[start:capacity] = record[:first]
             self._data[: n - first] = record[first:]
-        header[_TAIL] = tail + size  # publishes the record
+        word = position >> 2
+        self._words[word] = n
+        self._words[word + 1 if word < self._last_word else 0] = _check(n, tail)
+        self._tail = tail = tail + size
+        header[_TAIL] = tail  # publishes the record
         _fence.acquire()
         _fence.release()
         if header[_CONSUMER_WAITING]:
@@ -148,21 +174,30 @@ class Ring:
         return True
 
     def try_get(self) -> bytes | None:
-        """Remove and return the oldest record, or None if the ring is empty."""
+        """Remove and return the oldest record, or None if the ring is empty; :class:`RingCorrupted`
+        if what the ring holds is not what was put in it."""
         header = self._header
-        head = header[_HEAD]
-        if head == header[_TAIL]:
+        head = self._head
+        used = header[_TAIL] - head
+        if not used:
             return None
         capacity = self.capacity
+        if not RECORD_HEADER <= used <= capacity:
+            raise RingCorrupted(f"ring {self.name}: {used} bytes in use of {capacity}")
         position = head % capacity
-        n = self._lengths[position >> 2]
-        start = position + RECORD_HEADER
+        word = position >> 2
+        n = self._words[word]
+        size = RECORD_HEADER + ((n + 3) & -4)
+        if size > used or self._words[word + 1 if word < self._last_word else 0] != _check(n, head):
+            raise RingCorrupted(f"ring {self.name}: the record at {head} has a damaged header")
+        start = (position + RECORD_HEADER) % capacity
         end = start + n
         if end <= capacity:
             record = bytes(self._data[start:end])
         else:
             record = bytes(self._data[start:capacity]) + bytes(self._data[: end - capacity])
-        header[_HEAD] = head + RECORD_HEADER + ((n + 3) & -4)  # frees the bytes
+        self._head = head = head + size
+        header[_HEAD] = head  # frees the bytes
         _fence.acquire()
         _fence.release()
         if header[_PRODUCER_WAITING]:
@@ -226,7 +261,7 @@ class Ring:
         for fd in (self.data_fd, self.space_fd):
             forget(fd)
             os.close(fd)
-        self._lengths.release()
+        self._words.release()
         self._data.release()
         self._header.release()
         self._segment.close()

@@ -45,7 +45,7 @@ def classify(content_type: bytes, body: bytes) -> Outcome:
                 return INVALID
         else:
             message = _decode_message(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # not JSON; nested deeper than the stack
         return INVALID
     return _outcome(message)
 
@@ -87,6 +87,6 @@ def response_message(content_type: bytes, body: bytes) -> dict[str, Any] | None:
             message = msgspec.json.decode(data)
             if isinstance(message, dict) and "method" not in message and "id" in message:
                 return message
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     return None

@@ -180,21 +180,38 @@ def unsupported_version(requested: str) -> errors.McpError:
     )
 
 
+#: Stack frames that a message accepted by :func:`decode_message` leaves free when its parts
+#: (params, arguments, a result) are decoded or encoded again, deeper in the call stack: msgspec
+#: nests a call per level of JSON, and raises RecursionError where the stack runs out.
+SPARE_FRAMES = 100
+
+
 def decode_message(data: bytes) -> Envelope | list[Envelope]:
     """Decode one line or body: a message, or a batch (a JSON array of them).
 
     Raises :class:`~mocopr.protocol.errors.McpError` with -32700 for bytes that
-    are not JSON (or not UTF-8), and -32600 for JSON that is not a message.
+    are not JSON (or not UTF-8) or nest too deeply (see :data:`SPARE_FRAMES`),
+    and -32600 for JSON that is not a message.
     """
     try:
         if not data.isascii():
             # Raw params are not decoded here, so check the whole message is UTF-8 once.
             data.decode("utf-8")
-        return _decoder_any.decode(data)
+        if data.count(b"[") + data.count(b"{") < SPARE_FRAMES:  # so it nests no deeper than that
+            return _decoder_any.decode(data)
+        return _decode_with_spare_frames(data, SPARE_FRAMES)
     except msgspec.ValidationError as exc:
         raise errors.McpError(errors.INVALID_REQUEST, f"Invalid request: {exc}") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise errors.McpError(errors.PARSE_ERROR, f"Parse error: {exc}") from None
+    except RecursionError:
+        raise errors.McpError(errors.PARSE_ERROR, "Parse error: nested too deeply") from None
+
+
+def _decode_with_spare_frames(data: bytes, frames: int) -> Envelope | list[Envelope]:
+    """Decode ``data`` from ``frames`` calls further down the stack: what decodes there still
+    decodes wherever a transport and the dispatcher take it later."""
+    return _decoder_any.decode(data) if not frames else _decode_with_spare_frames(data, frames - 1)
 
 
 def decode_params(params: Raw | UnsetType, params_type: type[T]) -> T:

@@ -15,11 +15,20 @@ NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": 
 
 
 def encode_value(text: str) -> str:
-    """A header value for ``text``: as it is if it is printable ASCII, else in the Base64
-    sentinel form that :func:`decode_value` reads."""
-    if text.isascii() and text.isprintable():
+    """A header value for ``text``: as it is if :func:`decode_value` reads it back unchanged
+    (printable ASCII, with no space or tab around it and no look of the sentinel), else in the
+    Base64 sentinel form."""
+    if text.isascii() and text.isprintable() and text.strip(" \t") == text and not _is_sentinel(text):
         return text
     return f"{_SENTINEL_HEAD}{base64.b64encode(text.encode()).decode()}{_SENTINEL_TAIL}"
+
+
+def _is_sentinel(value: str) -> bool:
+    return (
+        len(value) >= len(_SENTINEL_HEAD) + len(_SENTINEL_TAIL)
+        and value.startswith(_SENTINEL_HEAD)
+        and value.endswith(_SENTINEL_TAIL)
+    )
 
 
 def decode_value(raw: str) -> str:
@@ -29,11 +38,7 @@ def decode_value(raw: str) -> str:
     the suffix is literal. Invalid Base64 inside the sentinel is a mismatch.
     """
     value = raw.strip(" \t")
-    if (
-        len(value) >= len(_SENTINEL_HEAD) + len(_SENTINEL_TAIL)
-        and value.startswith(_SENTINEL_HEAD)
-        and value.endswith(_SENTINEL_TAIL)
-    ):
+    if _is_sentinel(value):
         encoded = value[len(_SENTINEL_HEAD) : -len(_SENTINEL_TAIL)]
         try:
             return base64.b64decode(encoded, validate=True).decode("utf-8")
@@ -74,9 +79,9 @@ def _header_text(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(int(value)) if float(value).is_integer() else str(value)
-    return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    return str(value)  # an int too: msgspec decodes none longer than str() renders
 
 
 def mirrored_parameters(input_schema: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
@@ -117,9 +122,11 @@ def check_parameters(
 
 
 def _same(header: str, expected: str, value: Any) -> bool:
+    """Numbers compare by value (a client may render 3 as 3.0); an int beyond the range of a
+    float, by its digits."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return float(header) == float(value)
-        except ValueError:
-            return False
+        except (ValueError, OverflowError):
+            return header == expected
     return header == expected

@@ -6,7 +6,7 @@ and the point to go on from.
 """
 
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import trio
@@ -80,15 +80,17 @@ class EventStream:
         self._changed.set()
         self._changed = trio.Event()
 
-    async def follow(self, after: int = 0) -> AsyncIterator[bytes]:
-        """Every framed event with a sequence above ``after``, as it comes, until closed."""
-        position = after
+    async def next_after(self, after: int) -> tuple[int, bytes] | None:
+        """The framed events with a sequence above ``after``, joined, and the sequence they reach,
+        once there are any; None once the stream is closed with none left.
+
+        A coroutine rather than an async generator: a reader that stops waiting (to send a
+        keep-alive) loses nothing, where a cancelled generator would be finished for good.
+        """
         while True:
-            pending = [event for sequence, event in self._events if sequence > position]
+            pending = [event for sequence, event in self._events if sequence > after]
             if pending:
-                position = self._sequence
-                yield b"".join(pending)
-                continue
+                return self._sequence, b"".join(pending)
             if self.closed:
-                return
+                return None
             await self._changed.wait()

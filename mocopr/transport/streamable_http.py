@@ -504,15 +504,18 @@ class StreamableHttpEndpoint:
 
     async def _relay(self, stream: sse.EventStream, after: int | None, responder: Responder) -> None:
         """Copy a stream's events to the client, with keep-alive comments while it is quiet."""
-        events = stream.follow(stream.sequence if after is None else after)
+        position = stream.sequence if after is None else after
         while True:
+            found: tuple[int, bytes] | None = None
             with trio.move_on_after(self.settings.sse_ping_interval) as quiet:
-                chunk = await anext(events, None)
-                if chunk is None:
-                    return
-                await responder.send_chunk(chunk)
+                found = await stream.next_after(position)
             if quiet.cancelled_caught:
                 await responder.send_chunk(sse.KEEP_ALIVE)
+            elif found is None:
+                return
+            else:
+                position, chunk = found
+                await responder.send_chunk(chunk)  # whole: a timeout never cuts a chunk short
 
     async def _delete(self, request: Request, responder: Responder) -> None:
         session, error, status = self._session_of(request)

@@ -112,7 +112,7 @@ def _unpack(data: bytes, source: int) -> tuple[Any, ...] | None:
         record = None if shape is None else msgspec.convert(record, shape)
     except msgspec.ValidationError:
         return None
-    return None if record is None or record[0] in _FROM_SENDER and record[1] != source else record
+    return None if record is None or (record[0] in _FROM_SENDER and record[1] != source) else record
 
 
 class RingResponder(Responder):

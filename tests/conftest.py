@@ -1,15 +1,19 @@
 """Shared fixtures: an in-process client that talks to a Dispatcher through a Peer."""
 
+from functools import partial
 from typing import Any
 
 import msgspec
 import pytest
 from hypothesis import settings
 
+from examples.everything import app as everything
 from mocopr.app.dispatch import Dispatcher
 from mocopr.app.server import McpServer
 from mocopr.app.session import Peer
 from mocopr.protocol import messages
+from mocopr.transport.http_app import serve_http
+from mocopr.transport.http_settings import HttpSettings
 
 MODERN = "2026-07-28"
 
@@ -78,3 +82,13 @@ class InProcessClient:
 @pytest.fixture
 def make_client():
     return InProcessClient
+
+
+@pytest.fixture
+def serve(nursery):
+    """Start the demo app over HTTP in this process with some settings; returns its port."""
+    async def start(**settings: Any) -> int:
+        listeners = await nursery.start(partial(serve_http, everything, HttpSettings(port=0, **settings)))
+        return listeners[0].socket.getsockname()[1]
+
+    return start

@@ -2,7 +2,6 @@
 modes, and raw clients that break every rule a limit or check guards."""
 
 import socket
-from functools import partial
 
 import msgspec
 import pytest
@@ -15,10 +14,7 @@ from mcp.types import (
     ToolListChangedNotification,
 )
 
-from examples.everything import app as everything
 from mocopr.protocol import errors
-from mocopr.transport.http_app import serve_http
-from mocopr.transport.http_settings import HttpSettings
 from tests.raw_http import MODERN_META, RawConnection, mcp_post, post_head
 
 CLIENT = {"name": "raw", "version": "1"}
@@ -28,15 +24,6 @@ INIT = {
     "method": "initialize",
     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": CLIENT},
 }
-
-
-@pytest.fixture
-def serve(nursery):
-    async def start(**settings) -> int:
-        listeners = await nursery.start(partial(serve_http, everything, HttpSettings(port=0, **settings)))
-        return listeners[0].socket.getsockname()[1]
-
-    return start
 
 
 async def post(port: int, message: dict, **options) -> "tuple[int, dict, object]":

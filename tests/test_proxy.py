@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import msgspec
@@ -23,11 +22,8 @@ import trio
 from mcp import Client, MCPError
 from mcp.types import ResourceUpdatedNotification
 
-from examples.everything import app as everything
 from mocopr.config import ConfigError, load_config
 from mocopr.transport.forwarded import client_address, parse_networks
-from mocopr.transport.http_app import serve_http
-from mocopr.transport.http_settings import HttpSettings
 from mocopr.transport.security import FirstSeen, HostGuard
 from tests.http_server import ROOT, Server, running_server
 from tests.raw_http import RawConnection, Response, post_head
@@ -306,15 +302,6 @@ async def test_the_node_logs_the_client_that_nginx_names(node, tmp_path):
     # nginx appends the address it sees (127.0.0.1, trusted like itself) to the client's list.
     assert "from 127.0.0.1:" in direct
     assert "from 198.51.100.7:" in relayed
-
-
-@pytest.fixture
-def serve(nursery):
-    async def start(**settings) -> int:
-        listeners = await nursery.start(partial(serve_http, everything, HttpSettings(port=0, **settings)))
-        return listeners[0].socket.getsockname()[1]
-
-    return start
 
 
 async def test_refusals_are_logged_once_per_value_and_headers_untrusted_by_default(serve, caplog):

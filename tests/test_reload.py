@@ -17,7 +17,7 @@ import trio
 from mcp import Client
 
 from tests.http_server import ROOT, running_server
-from tests.test_runtime import health, wait_for
+from tests.test_runtime import reload_and_wait, wait_for
 
 APP = "examples/everything.py:app"
 pytestmark = pytest.mark.timeout(180)
@@ -54,16 +54,23 @@ async def _all_called(clients: list[LoopingClient], count: int) -> bool:
     return all(client.calls >= count or client.failure for client in clients)
 
 
+async def start_clients(nursery: trio.Nursery, url: str, stop: trio.Event) -> list[LoopingClient]:
+    """4 clients in the modern era and 4 in the legacy one, calling until ``stop``; returns
+    once each has made 20 calls (or failed)."""
+    clients = [LoopingClient(url, "auto" if i < 4 else "legacy") for i in range(8)]
+    for client in clients:
+        nursery.start_soon(client.run, stop)
+    await wait_for(lambda: _all_called(clients, 20), "load under way")
+    return clients
+
+
 async def test_three_reloads_under_load_fail_no_official_client_call():
     """4 clients in the modern era and 4 in the legacy one (sessions carried over to each
     new worker); 3 SIGHUPs, each replacing both workers: not one call fails."""
     with running_server(APP, "--workers", "2", admin=True) as server:
-        clients = [LoopingClient(server.url, "auto" if i < 4 else "legacy") for i in range(8)]
         stop = trio.Event()
         async with trio.open_nursery() as nursery:
-            for client in clients:
-                nursery.start_soon(client.run, stop)
-            await wait_for(lambda: _all_called(clients, 20), "load under way")
+            clients = await start_clients(nursery, server.url, stop)
             for _ in range(3):
                 await reload_and_wait(server)
                 counts = [client.calls for client in clients]
@@ -76,12 +83,8 @@ async def test_three_reloads_under_load_fail_no_official_client_call():
 async def test_sigterm_under_load_answers_every_call_or_refuses_it_unsent():
     """After SIGTERM, a call is either answered or refused a connection: never sent and lost."""
     with running_server(APP, "--workers", "2") as server:
-        clients = [LoopingClient(server.url, "auto" if i < 4 else "legacy") for i in range(8)]
-        never = trio.Event()
         async with trio.open_nursery() as nursery:
-            for client in clients:
-                nursery.start_soon(client.run, never)
-            await wait_for(lambda: _all_called(clients, 20), "load under way")
+            clients = await start_clients(nursery, server.url, trio.Event())
             server.process.send_signal(signal.SIGTERM)
             # Every client runs until the server refuses its next connection.
         assert await trio.to_thread.run_sync(server.process.wait, 60) == 0
@@ -91,19 +94,6 @@ async def test_sigterm_under_load_answers_every_call_or_refuses_it_unsent():
             assert httpx2.ConnectError in kinds, f"{client.mode}: {client.failure!r}"
             lost = {httpx2.ReadError, httpx2.RemoteProtocolError, httpx2.WriteError}
             assert not kinds & lost, f"{client.mode}: a call was sent and lost: {client.failure!r}"
-
-
-async def reload_and_wait(server) -> None:
-    """SIGHUP, then wait until every worker is a new one and the server says running."""
-    before = {worker["pid"] for worker in (await health(server))["workers"]}
-    server.process.send_signal(signal.SIGHUP)
-
-    async def reloaded():
-        report = await health(server)
-        pids = {worker["pid"] for worker in report["workers"]}
-        return report["state"] == "running" and len(pids) == len(before) and not pids & before
-
-    await wait_for(reloaded, "every worker replaced", timeout=60)
 
 
 async def test_wrk_through_three_reloads_sees_no_socket_error():

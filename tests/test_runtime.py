@@ -265,25 +265,30 @@ async def test_sigterm_lets_a_slow_call_finish_then_exits_zero():
 
 async def test_sighup_under_load_fails_no_request():
     with running_server(APP, "--workers", "2", admin=True) as server:
-        old = {worker["pid"] for worker in (await health(server))["workers"]}
         callers = [ToolCaller(server.port) for _ in range(6)]
         stop = trio.Event()
         async with trio.open_nursery() as nursery:
             for caller in callers:
                 nursery.start_soon(caller.hammer, stop)
             await wait_for(lambda: _all_called(callers, 20), "load under way")
-            server.process.send_signal(signal.SIGHUP)
-
-            async def reloaded():
-                report = await health(server)
-                pids = {w["pid"] for w in report["workers"]}
-                return report["state"] == "running" and len(pids) == 2 and not pids & old
-
-            await wait_for(reloaded, "all workers replaced")
+            await reload_and_wait(server)
             counts = [caller.calls for caller in callers]
             await wait_for(lambda: _all_called(callers, max(counts) + 20), "load after the reload")
             stop.set()
         assert [caller.failures for caller in callers] == [[]] * 6
+
+
+async def reload_and_wait(server) -> None:
+    """SIGHUP, then wait until every worker is a new one and the server says running."""
+    before = {worker["pid"] for worker in (await health(server))["workers"]}
+    server.process.send_signal(signal.SIGHUP)
+
+    async def reloaded():
+        report = await health(server)
+        pids = {worker["pid"] for worker in report["workers"]}
+        return report["state"] == "running" and len(pids) == len(before) and not pids & before
+
+    await wait_for(reloaded, "every worker replaced", timeout=60)
 
 
 async def test_a_legacy_session_works_from_any_worker():

@@ -306,6 +306,8 @@ class ConnectionTracker:
 
     def add(self, connection: Connection) -> None:
         self.connections[connection] = None
+        if self.draining:
+            connection.idle_timeout = self._drain_idle_timeout
 
     def discard(self, connection: Connection) -> None:
         self.connections.pop(connection, None)
@@ -375,8 +377,6 @@ async def serve_connection(
     ``refused`` hears the status of every request the connection layer turns away."""
     connection = Connection(sock, settings, limits, refused)
     tracker.add(connection)
-    if tracker.draining:
-        connection.idle_timeout = tracker._drain_idle_timeout
     try:
         while True:
             with connection.timer:

@@ -308,8 +308,13 @@ class Router:
             for key in [key for key in self._replicas if self.home_of(key) == owner]:
                 self._forget(key)
         self._replicas[session_id] = LegacySession(session_id, version, capabilities, info)
+        self._settle_home(session_id, owner)
+
+    def _settle_home(self, session_id: str, owner: int) -> None:
+        """Record that ``owner`` has the session: an exception to its id only where they differ
+        (a session carried back to a worker in the slot its id names needs none)."""
         if session_owner(session_id) == owner:
-            self._moved.pop(session_id, None)  # carried back to a worker in the slot its id names
+            self._moved.pop(session_id, None)
         else:
             self._moved[session_id] = owner
 
@@ -408,10 +413,7 @@ class Router:
             elif kind == "synced":
                 self._heard_all_from(source)
             elif kind == "adopt":
-                if session_owner(record[1]) == self.slot:
-                    self._moved.pop(record[1], None)
-                else:
-                    self._moved[record[1]] = self.slot
+                self._settle_home(record[1], self.slot)
                 self._take_in(tuple(record[1:]))
             elif kind == "ended":
                 self._forget(record[1])

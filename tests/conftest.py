@@ -87,6 +87,7 @@ def make_client():
 @pytest.fixture
 def serve(nursery):
     """Start the demo app over HTTP in this process with some settings; returns its port."""
+
     async def start(**settings: Any) -> int:
         listeners = await nursery.start(partial(serve_http, everything, HttpSettings(port=0, **settings)))
         return listeners[0].socket.getsockname()[1]

@@ -63,8 +63,9 @@ async def test_a_killed_worker_is_replaced_and_others_see_no_error():
             for caller in callers:
                 nursery.start_soon(caller.hammer, stop)
             await wait_for(lambda: _all_called(callers, 20), "load under way")
+            process = psutil.Process(victim)  # before the kill: the supervisor may reap it at once
             os.kill(victim, signal.SIGKILL)
-            await trio.to_thread.run_sync(psutil.Process(victim).wait, 10)
+            await trio.to_thread.run_sync(process.wait, 10)
             with trio.fail_after(1):
                 fresh = ToolCaller(server.port)
                 assert (await fresh.call("add", {"a": 2, "b": 2}))["structuredContent"] == {"result": 4}
